@@ -1,0 +1,3 @@
+from uvnb.cli import main
+
+raise SystemExit(main())

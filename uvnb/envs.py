@@ -1,0 +1,160 @@
+"""The env store: content-addressed environments, shared by notebooks with identical locks.
+
+An env is keyed by what determines it, the hash of (lock text, interpreter), and lives in
+``<store>/<key>/``. A marker file written *last* says the env is complete, so an unchanged
+env is recognised without starting uv (a no-op sync costs a few file reads), and a build
+that dies half-way is never mistaken for a good one. Builds of one key are serialised by a
+file lock; a failed build removes its own folder and leaves every other env alone.
+Notebooks point to the env they last used (``<state>/notebooks/*.json``); ``gc`` removes
+envs that no existing notebook points to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+
+from uvnb import dirs
+
+MARKER = ".uvnb-env.json"
+
+
+@dataclass
+class Env:
+    key: str
+    path: str
+    python_version: str
+    interpreter: str
+
+    @property
+    def python(self) -> str:
+        return os.path.join(self.path, "bin", "python")
+
+    @property
+    def site_packages(self) -> str:
+        minor = ".".join(self.python_version.split(".")[:2])
+        return os.path.join(self.path, "lib", f"python{minor}", "site-packages")
+
+
+def env_key(lock_text: str, interpreter_path: str, version: str) -> str:
+    digest = hashlib.sha256()
+    for part in (lock_text, interpreter_path, version):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()[:20]
+
+
+def env_path(key: str) -> str:
+    return os.path.join(dirs.env_dir(), key)
+
+
+def ready(key: str) -> Env | None:
+    """The finished env for ``key``, or None; reads one small file, starts nothing."""
+    try:
+        with open(os.path.join(env_path(key), MARKER), encoding="utf-8") as handle:
+            info = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if not os.path.exists(os.path.join(env_path(key), "bin", "python")):
+        return None
+    return Env(key, env_path(key), info["python_version"], info["interpreter"])
+
+
+# --- pointers ----------------------------------------------------------------------------
+def _pointer_file(notebook_path: str) -> str:
+    name = hashlib.sha256(os.path.abspath(notebook_path).encode()).hexdigest()[:20]
+    return os.path.join(dirs.state_dir(), "notebooks", f"{name}.json")
+
+
+def pointer(notebook_path: str) -> str | None:
+    try:
+        with open(_pointer_file(notebook_path), encoding="utf-8") as handle:
+            return json.load(handle).get("env")
+    except (OSError, ValueError):
+        return None
+
+
+def point(notebook_path: str, key: str) -> None:
+    """Record that the notebook uses env ``key`` (only writes when it changed)."""
+    if pointer(notebook_path) == key:
+        return
+    path = _pointer_file(notebook_path)
+    dirs.ensure(os.path.dirname(path))
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump({"notebook": os.path.abspath(notebook_path), "env": key}, handle)
+    os.replace(tmp, path)
+
+
+def pointers() -> list[dict[str, str]]:
+    folder = os.path.join(dirs.state_dir(), "notebooks")
+    found = []
+    for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        try:
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                data = json.load(handle)
+        except (OSError, ValueError):
+            continue
+        data["file"] = os.path.join(folder, name)
+        found.append(data)
+    return found
+
+
+# --- building ----------------------------------------------------------------------------
+class _FileLock:
+    """``flock`` on ``<store>/.locks/<key>``: one builder per env, others wait then reuse."""
+
+    def __init__(self, key: str) -> None:
+        self.path = os.path.join(dirs.ensure(os.path.join(dirs.env_dir(), ".locks")), key)
+        self.fd = -1
+
+    def __enter__(self) -> _FileLock:
+        import fcntl
+
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import fcntl
+
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def build_commands(key: str, interpreter: str, script_path: str,
+                   offline: bool) -> list[list[str]]:
+    """The uv calls that build env ``key``: a venv, then an exact sync from the lock."""
+    target = env_path(key)
+    common = ["--no-progress"] + (["--offline"] if offline else [])
+    return [
+        ["venv", target, "--python", interpreter, "--quiet", "--allow-existing",
+         "--no-config", *common],
+        ["sync", "--script", script_path, "--active", "--locked", "--python",
+         os.path.join(target, "bin", "python"), *common],
+    ]
+
+
+def write_marker(key: str, interpreter: str, version: str, lock_text: str) -> Env:
+    target = env_path(key)
+    info = {"key": key, "interpreter": interpreter, "python_version": version,
+            "created": time.time(), "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest()}
+    tmp = os.path.join(target, f"{MARKER}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(info, handle)
+    os.replace(tmp, os.path.join(target, MARKER))
+    return Env(key, target, version, interpreter)
+
+
+def discard(key: str) -> None:
+    import shutil
+
+    shutil.rmtree(env_path(key), ignore_errors=True)
+
+
+def env_vars(key: str) -> dict[str, str]:
+    """What uv needs to treat our env as the active one."""
+    return {"VIRTUAL_ENV": env_path(key)}
