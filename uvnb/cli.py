@@ -20,6 +20,10 @@ COMMANDS = (
     ("python", "re-pin a notebook's Python and relock"),
     ("stamp", "set exclude-newer so the notebook relocks the same way later"),
     ("exec", "execute a notebook headlessly in its own environment"),
+    ("run", "open a notebook in JupyterLab with its own environment's kernel"),
+    ("kernel", "install, uninstall or list uvnb kernelspecs"),
+    ("export", "turn a notebook's environment into a uv project or a requirements file"),
+    ("import", "give a notebook the dependencies and exact versions of a uv project"),
     ("envs", "list the environments in the env store"),
     ("gc", "remove environments that no existing notebook uses"),
 )
@@ -61,6 +65,8 @@ def _parser():
     cmd.add_argument("--upgrade", action="store_true", help="allow upgrades of locked packages")
     cmd.add_argument("--index", metavar="URL", help="an extra package index for these")
     cmd.add_argument("--pin", action="store_true", help="record ==version, not >=version")
+    cmd.add_argument("--from", dest="from_project", metavar="DIR",
+                     help="take the dependencies and exact versions of this uv project")
     offline(cmd)
 
     cmd = command("remove")
@@ -105,6 +111,40 @@ def _parser():
     where.add_argument("--output", "-o", metavar="OUT", help="write the executed copy here")
     cmd.add_argument("--timeout", type=float, default=600.0,
                      help="seconds one cell may run (default 600)")
+    offline(cmd)
+
+    cmd = command("run")
+    cmd.add_argument("notebook")
+    cmd.add_argument("jupyter_args", nargs="*", metavar="ARG",
+                     help="passed to `jupyter lab` (put them after --)")
+
+    cmd = command("kernel")
+    cmd.add_argument("action", choices=["install", "uninstall", "list"])
+    scope = cmd.add_mutually_exclusive_group()
+    scope.add_argument("--user", action="store_true", help="for this user only")
+    scope.add_argument("--sys-prefix", action="store_true",
+                       help="into the current Python environment (default)")
+    scope.add_argument("--prefix", metavar="P", help="under this prefix")
+    cmd.add_argument("--name", help="kernelspec name (default: uvnb; python3 makes the "
+                     "default kernel env-aware)")
+    cmd.add_argument("--display-name", help="name shown in the kernel picker")
+    cmd.add_argument("--project", metavar="DIR", help="a kernel bound to this uv project")
+
+    cmd = command("export")
+    cmd.add_argument("notebook")
+    cmd.add_argument("--to", metavar="DIR", help="write DIR/pyproject.toml and DIR/uv.lock")
+    cmd.add_argument("--format", choices=["project", "requirements-txt", "pylock"],
+                     default=None, help="what to write (default: project with --to, "
+                     "else requirements-txt)")
+    cmd.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    cmd.add_argument("--force", action="store_true", help="overwrite an existing project")
+    cmd.add_argument("--merge", action="store_true",
+                     help="merge into an existing project's dependencies")
+    offline(cmd)
+
+    cmd = command("import")
+    cmd.add_argument("project", metavar="DIR")
+    cmd.add_argument("notebook")
     offline(cmd)
 
     command("envs")

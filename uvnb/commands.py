@@ -72,6 +72,10 @@ def cmd_init(args: Namespace) -> int:
 
 
 def cmd_add(args: Namespace) -> int:
+    if args.from_project:
+        from uvnb.export import import_project
+
+        return import_project(args.from_project, args.notebook, quiet=args.quiet)
     if not args.requirements and not args.requirements_file:
         raise UvnbError("nothing to add.", f"name packages: `uvnb add {args.notebook} pandas`.")
     nb = _load_for_write(args.notebook)
@@ -251,3 +255,27 @@ def cmd_gc(args: Namespace) -> int:
         _say(args, f"{verb} env {key}")
     _say(args, f"{verb} {len(removed)} env(s), {freed / 1e6:.1f} MB")
     return 0
+
+
+def cmd_run(args: Namespace) -> int:
+    from uvnb.runlab import run_lab
+
+    return run_lab(args.notebook, args.jupyter_args)
+
+
+def cmd_kernel(args: Namespace) -> int:
+    from uvnb.kernelspec import cli_kernel
+
+    return cli_kernel(args)
+
+
+def cmd_export(args: Namespace) -> int:
+    from uvnb.export import cli_export
+
+    return cli_export(args)
+
+
+def cmd_import(args: Namespace) -> int:
+    from uvnb.export import cli_import
+
+    return cli_import(args)
