@@ -163,16 +163,12 @@ def _fast_sync(argv: list[str]) -> int | None:
     """``uvnb sync NB`` when nothing changed: answer without argparse or uv."""
     if len(argv) != 2 or argv[0] != "sync" or argv[1].startswith("-"):
         return None
-    from uvnb import notebook, sync
+    from uvnb import sync
 
-    try:
-        nb = notebook.load(argv[1])
-    except Exception:
-        return None
-    env = sync.fast_path(nb)
+    env = sync.quick_check(argv[1])
     if env is None:
         return None
-    sys.stdout.write(f"{nb.path}: up to date, env {env.path} (Python {env.python_version})\n")
+    sys.stdout.write(f"{argv[1]}: up to date, env {env.path} (Python {env.python_version})\n")
     return 0
 
 

@@ -11,23 +11,25 @@ envs that no existing notebook points to.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-from dataclasses import dataclass
 
 from uvnb import dirs
 
 MARKER = ".uvnb-env.json"
 
 
-@dataclass
 class Env:
-    key: str
-    path: str
-    python_version: str
-    interpreter: str
+    """A complete env in the store (a plain class: dataclasses cost ~10 ms to import)."""
+
+    def __init__(self, key: str, path: str, python_version: str, interpreter: str) -> None:
+        self.key = key
+        self.path = path
+        self.python_version = python_version
+        self.interpreter = interpreter
+
+    def __repr__(self) -> str:
+        return f"Env({self.key!r}, {self.path!r}, Python {self.python_version})"
 
     @property
     def python(self) -> str:
@@ -39,8 +41,17 @@ class Env:
         return os.path.join(self.path, "lib", f"python{minor}", "site-packages")
 
 
+def _hasher():
+    """blake2b from the builtin module: ``hashlib`` loads OpenSSL, ~12 ms per CLI start."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # pragma: no cover - CPython always has it
+        from hashlib import blake2b
+    return blake2b(digest_size=16)
+
+
 def env_key(lock_text: str, interpreter_path: str, version: str) -> str:
-    digest = hashlib.sha256()
+    digest = _hasher()
     for part in (lock_text, interpreter_path, version):
         digest.update(part.encode())
         digest.update(b"\0")
@@ -53,6 +64,8 @@ def env_path(key: str) -> str:
 
 def ready(key: str) -> Env | None:
     """The finished env for ``key``, or None; reads one small file, starts nothing."""
+    import json
+
     try:
         with open(os.path.join(env_path(key), MARKER), encoding="utf-8") as handle:
             info = json.load(handle)
@@ -65,11 +78,15 @@ def ready(key: str) -> Env | None:
 
 # --- pointers ----------------------------------------------------------------------------
 def _pointer_file(notebook_path: str) -> str:
-    name = hashlib.sha256(os.path.abspath(notebook_path).encode()).hexdigest()[:20]
+    hasher = _hasher()
+    hasher.update(os.path.abspath(notebook_path).encode())
+    name = hasher.hexdigest()[:20]
     return os.path.join(dirs.state_dir(), "notebooks", f"{name}.json")
 
 
 def pointer(notebook_path: str) -> str | None:
+    import json
+
     try:
         with open(_pointer_file(notebook_path), encoding="utf-8") as handle:
             return json.load(handle).get("env")
@@ -81,6 +98,8 @@ def point(notebook_path: str, key: str) -> None:
     """Record that the notebook uses env ``key`` (only writes when it changed)."""
     if pointer(notebook_path) == key:
         return
+    import json
+
     path = _pointer_file(notebook_path)
     dirs.ensure(os.path.dirname(path))
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -90,6 +109,8 @@ def point(notebook_path: str, key: str) -> None:
 
 
 def pointers() -> list[dict[str, str]]:
+    import json
+
     folder = os.path.join(dirs.state_dir(), "notebooks")
     found = []
     for name in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
@@ -139,9 +160,11 @@ def build_commands(key: str, interpreter: str, script_path: str,
 
 
 def write_marker(key: str, interpreter: str, version: str, lock_text: str) -> Env:
+    import json
+
     target = env_path(key)
     info = {"key": key, "interpreter": interpreter, "python_version": version,
-            "created": time.time(), "lock_sha256": hashlib.sha256(lock_text.encode()).hexdigest()}
+            "created": time.time()}
     tmp = os.path.join(target, f"{MARKER}.tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
         json.dump(info, handle)

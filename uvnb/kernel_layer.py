@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 
 from uvnb import dirs, uv
 from uvnb.python import Interpreter
@@ -83,17 +84,23 @@ def ensure_layer(interp: Interpreter, *, offline: bool = False) -> str:
     return final
 
 
-def attach(site_packages: str, layer: str) -> None:
-    """Join ``layer`` to an env: one ``.pth`` line, rewritten only when it differs."""
+def attach(site_packages: str, layer: str, extra: Sequence[str] = ()) -> None:
+    """Join ``layer`` (and ``extra`` folders, e.g. the magics') to an env via one ``.pth``.
+
+    Rewritten only when the content differs, so a warm kernel start writes nothing.
+    """
     pth = os.path.join(site_packages, PTH_NAME)
+    text = "".join(f"{line}\n" for line in (layer, *extra))
     try:
         with open(pth, encoding="utf-8") as handle:
-            if handle.read().strip() == layer:
+            if handle.read() == text:
                 return
     except OSError:
         pass
-    with open(pth, "w", encoding="utf-8") as handle:
-        handle.write(layer + "\n")
+    tmp = f"{pth}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, pth)
 
 
 def layer_packages(layer: str) -> dict[str, str]:

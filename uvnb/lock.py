@@ -148,10 +148,19 @@ def add(notebook: Notebook, requirements: Sequence[str], *, upgrade: bool = Fals
     what = f"add {' '.join(requirements) or requirements_file} to {notebook.path}"
     with materialised(notebook) as script:
         uv.run([*args, "--script", script.path, *requirements], what=what)
+        _lock_if_missing(script, interp, offline, what)
         change = Change(script.read_spec(), script.read_lock(), notebook.lock_text)
         if pin and requirements:
             change = _pin(notebook, change, requirements, script, interp, offline)
         return change
+
+
+def _lock_if_missing(script: Script, interp: python.Interpreter, offline: bool,
+                     what: str) -> None:
+    """``uv add/remove --script`` only update a lock that exists; a notebook without one
+    (made by juv, or by hand) must still come out locked."""
+    if not os.path.exists(script.lock_path):
+        uv.run(["lock", *_common(interp, offline), "--script", script.path], what=what)
 
 
 def _default_requires_python(notebook: Notebook) -> str:
@@ -207,6 +216,7 @@ def remove(notebook: Notebook, names: Sequence[str], *, offline: bool = False,
     with materialised(notebook) as script:
         uv.run(["remove", *_common(interp, offline), "--script", script.path, *names],
                what=f"remove {' '.join(names)} from {notebook.path}")
+        _lock_if_missing(script, interp, offline, f"lock {notebook.path}")
         return Change(script.read_spec(), script.read_lock(), notebook.lock_text)
 
 

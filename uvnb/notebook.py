@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
-import uuid
-from dataclasses import dataclass, field
-from typing import Any
 
 from uvnb.errors import NotebookError
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 LOCK_KEY = "uv.lock"
 UVNB_KEY = "uvnb"
-SCRIPT_BLOCK = re.compile(
-    r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
-)
+# PEP 723's reference regex, for full parsing (spec.py); compiled on first use.
+SCRIPT_BLOCK_PATTERN = r"(?m)^# /// (?P<type>[a-zA-Z0-9-]+)$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
 
 
 def cell_text(cell: dict[str, Any]) -> str:
@@ -32,25 +30,39 @@ def cell_text(cell: dict[str, Any]) -> str:
 
 
 def has_script_block(text: str) -> bool:
-    # The regex needs a newline after the closing marker's line only as `$`, so a source
-    # without a trailing newline (juv's style) still matches.
-    return any(m.group("type") == "script" for m in SCRIPT_BLOCK.finditer(text + "\n"))
+    """PEP 723's rule without the regex module: this runs on every no-op sync.
+
+    An opening ``# /// script`` line, then only comment lines, then a closing ``# ///``.
+    """
+    if "# /// script" not in text:
+        return False
+    lines = text.splitlines()
+    for start, line in enumerate(lines):
+        if line != "# /// script":
+            continue
+        for body_line in lines[start + 1:]:
+            if body_line == "# ///":
+                return True
+            if not (body_line == "#" or body_line.startswith("# ")):
+                break
+    return False
 
 
 def _split_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
 
-@dataclass
 class Notebook:
     """A loaded notebook: its path, its JSON, and how to write it back the same way."""
 
-    path: str
-    data: dict[str, Any]
-    raw: bytes = b""
-    indent: int | None = 1
-    trailing_newline: bool = True
-    changed: bool = field(default=False, compare=False)
+    def __init__(self, path: str, data: dict[str, Any], raw: bytes = b"",
+                 indent: int | None = 1, trailing_newline: bool = True) -> None:
+        self.path = path
+        self.data = data
+        self.raw = raw
+        self.indent = indent
+        self.trailing_newline = trailing_newline
+        self.changed = False
 
     # --- the spec cell -------------------------------------------------------------------
     def spec_cell_index(self) -> int | None:
@@ -74,6 +86,8 @@ class Notebook:
         source = source.rstrip("\n")
         index = self.spec_cell_index()
         if index is None:
+            import uuid
+
             cell = {
                 "cell_type": "code",
                 "execution_count": None,
@@ -137,10 +151,12 @@ class Notebook:
 
 
 def _detect_indent(raw: str) -> int | None:
-    match = re.match(r"\{\s*?\n( *)\S", raw)
-    if match is None:
+    """The indent of the file's first key; None for single-line JSON."""
+    if not raw.startswith("{\n"):
         return None
-    return len(match.group(1)) or None
+    second = raw[2: raw.find("\n", 2)]
+    width = len(second) - len(second.lstrip(" "))
+    return width or None
 
 
 def loads(text: str, path: str = "<notebook>") -> Notebook:
@@ -153,6 +169,13 @@ def loads(text: str, path: str = "<notebook>") -> Notebook:
             f"{exc.msg}).",
             "restore it from version control or a backup; uvnb did not change it.",
         ) from None
+    # nbformat first: a version-3 notebook has worksheets, not cells, and deserves the
+    # "convert it" advice rather than "not a notebook".
+    if isinstance(data, dict) and "nbformat" in data and data["nbformat"] != 4:
+        raise NotebookError(
+            f"{path} is nbformat {data.get('nbformat')!r}; uvnb needs nbformat 4.",
+            "convert it with `jupyter nbconvert --to notebook --nbformat 4`, then try again.",
+        )
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         raise NotebookError(
             f"{path} is JSON but not a Jupyter notebook (no list of cells).",
@@ -199,7 +222,10 @@ def load(path: str | os.PathLike[str]) -> Notebook:
 def ensure_writable(path: str) -> None:
     """Fail before any work if the notebook cannot be replaced, so nothing half-happens."""
     folder = os.path.dirname(os.path.abspath(path)) or "."
-    if os.path.exists(path) and not os.access(path, os.W_OK):
+    # os.access says yes to root for any file, so also honour the mode bits: a notebook
+    # someone made read-only (chmod a-w) stays unchanged for root too.
+    if os.path.exists(path) and (not os.access(path, os.W_OK)
+                                 or not os.stat(path).st_mode & 0o222):
         raise NotebookError(
             f"{path} is read-only, so uvnb cannot record the change.",
             f"make it writable (`chmod u+w {path}`) and run the command again.",
@@ -213,6 +239,8 @@ def ensure_writable(path: str) -> None:
 
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` via temp file + fsync + rename in the same folder."""
+    import tempfile
+
     ensure_writable(path)
     folder = os.path.dirname(os.path.abspath(path))
     mode = None
@@ -255,6 +283,8 @@ def save(notebook: Notebook) -> bool:
 
 def new_notebook_data(kernel_name: str = "python3", display_name: str = "Python 3") -> dict:
     """An empty nbformat 4.5 notebook with one empty code cell after the spec."""
+    import uuid
+
     return {
         "cells": [
             {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uvnb.errors import SpecError
-from uvnb.notebook import SCRIPT_BLOCK
+from uvnb.notebook import SCRIPT_BLOCK_PATTERN
 
 
 @dataclass
@@ -32,7 +32,10 @@ class Spec:
 
 def extract_body(source: str, where: str = "the notebook") -> str:
     """The TOML inside the ``# /// script`` block of a cell's source."""
-    matches = [m for m in SCRIPT_BLOCK.finditer(source + "\n") if m.group("type") == "script"]
+    import re
+
+    blocks = re.finditer(SCRIPT_BLOCK_PATTERN, source + "\n")
+    matches = [m for m in blocks if m.group("type") == "script"]
     if not matches:
         raise SpecError(
             f"{where} has no `# /// script` block.",

@@ -9,63 +9,119 @@ so the answer comes from two small file reads and a hash. Everything else goes t
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from uvnb import envs
-from uvnb.notebook import Notebook
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from uvnb.notebook import Notebook
 
 
-@dataclass
 class SyncResult:
-    env: envs.Env
-    built: bool = False
-    locked: bool = False
-    seconds: float = 0.0
-    installed: list[str] = field(default_factory=list)
+    """What a sync did: ``built`` a new env, ``locked`` (the lock changed), what it installed."""
+
+    def __init__(self, env: envs.Env, built: bool = False, locked: bool = False,
+                 seconds: float = 0.0, installed: list[str] | None = None) -> None:
+        self.env = env
+        self.built = built
+        self.locked = locked
+        self.seconds = seconds
+        self.installed = installed or []
 
 
 def _digest(text: str | None) -> str:
-    return hashlib.sha256((text or "").encode()).hexdigest()[:20]
+    hasher = envs._hasher()
+    hasher.update((text or "").encode())
+    return hasher.hexdigest()[:20]
 
 
 def _verified_file(notebook_path: str) -> str:
     return envs._pointer_file(notebook_path).replace(".json", ".verified")
 
 
-def fast_path(notebook: Notebook) -> envs.Env | None:
-    """The env, if nothing changed since the last sync (no uv, no interpreter probe)."""
+def _read_record(notebook_path: str) -> dict[str, str]:
+    """The last verified sync, as ``key\tvalue`` lines: no json import on the hot path."""
     try:
-        with open(_verified_file(notebook.path), encoding="utf-8") as handle:
-            seen = json.load(handle)
+        with open(_verified_file(notebook_path), encoding="utf-8") as handle:
+            return dict(line.rstrip("\n").split("\t", 1) for line in handle if "\t" in line)
     except (OSError, ValueError):
+        return {}
+
+
+def _write_record(notebook_path: str, record: dict[str, str]) -> None:
+    path = _verified_file(notebook_path)
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.writelines(f"{key}\t{value}\n" for key, value in record.items())
+    os.replace(tmp, path)
+
+
+def _env_from_record(record: dict[str, str]) -> envs.Env | None:
+    if not os.path.exists(record.get("interpreter", "")):
         return None
-    if seen.get("spec") != _digest(notebook.spec_source) or \
-            seen.get("lock") != _digest(notebook.lock_text) or \
-            seen.get("python_request") != notebook.python_request:
+    key = record.get("env", "")
+    if not key or not os.path.exists(os.path.join(envs.env_path(key), envs.MARKER)):
         return None
-    if not os.path.exists(seen.get("interpreter", "")):
+    if not os.path.exists(os.path.join(envs.env_path(key), "bin", "python")):
         return None
-    env = envs.ready(seen["env"])
-    if env is None:
+    return envs.Env(key, envs.env_path(key), record.get("python_version", "?"),
+                    record["interpreter"])
+
+
+def quick_check(notebook_path: str) -> envs.Env | None:
+    """The env, if the notebook *file* is byte-identical to the last verified sync.
+
+    This is the cheapest possible no-op: read the file, hash it, compare; no JSON parsing
+    (importing json alone costs more than the rest of the check).
+    """
+    record = _read_record(notebook_path)
+    if not record.get("file"):
         return None
+    try:
+        with open(notebook_path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return None
+    hasher = envs._hasher()
+    hasher.update(data)
+    if hasher.hexdigest()[:20] != record["file"]:
+        return None
+    return _env_from_record(record)
+
+
+def fast_path(notebook: Notebook) -> envs.Env | None:
+    """The env, if spec, lock and pin are what the last sync verified (no uv, no probe)."""
+    record = _read_record(notebook.path)
+    if record.get("spec") != _digest(notebook.spec_source) or \
+            record.get("lock") != _digest(notebook.lock_text) or \
+            record.get("python_request", "") != (notebook.python_request or ""):
+        return None
+    env = _env_from_record(record)
+    if env is not None and notebook.raw and record.get("file") != _digest_bytes(notebook.raw):
+        # Other cells changed since: remember this file so the next check is the quick one.
+        record["file"] = _digest_bytes(notebook.raw)
+        _write_record(notebook.path, record)
     return env
+
+
+def _digest_bytes(data: bytes) -> str:
+    hasher = envs._hasher()
+    hasher.update(data)
+    return hasher.hexdigest()[:20]
 
 
 def _remember(notebook: Notebook, env: envs.Env) -> None:
     envs.point(notebook.path, env.key)
-    path = _verified_file(notebook.path)
-    data = {"spec": _digest(notebook.spec_source), "lock": _digest(notebook.lock_text),
-            "python_request": notebook.python_request, "interpreter": env.interpreter,
-            "env": env.key}
-    tmp = f"{path}.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    os.replace(tmp, path)
+    _write_record(notebook.path, {
+        "file": _digest_bytes(notebook.raw) if notebook.raw else "",
+        "spec": _digest(notebook.spec_source), "lock": _digest(notebook.lock_text),
+        "python_request": notebook.python_request or "", "interpreter": env.interpreter,
+        "env": env.key, "python_version": env.python_version,
+    })
 
 
 def sync(notebook: Notebook, *, offline: bool = False,

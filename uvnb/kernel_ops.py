@@ -1,0 +1,258 @@
+"""The server-side half of the kernel magics: one short process per ``%add``, ``%deps``, ….
+
+Why a subprocess: a notebook's env does not contain uvnb (its lock is the notebook's own), so
+the kernel-side module (stdlib only) runs ``$UVNB_SERVER_PYTHON -m uvnb.kernel_ops OP
+--notebook NB --json …`` and reads one JSON object from stdout. Progress goes to stderr, which
+the kernel streams into the cell. Imports stay lazy: ``%add`` of a cached package should cost
+well under half a second, and interpreter start-up plus imports are a good part of that.
+
+What the kernel knows better than the file: once it has sent an ``update`` to JupyterLab the
+open notebook (not yet saved) is ahead of the file on disk, so the kernel passes its last
+known ``{"spec", "lock", "python"}`` on stdin and these replace what the file says. The file
+still supplies everything else (its path, and all cells and outputs for ``write``).
+
+Output: ``{"ok": true, …}`` or ``{"ok": false, "error": "error: …\\nhint: …"}`` (exit 0 both
+ways: a user mistake is an answer, not a crash; exit 1 is left to real bugs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from uvnb.notebook import Notebook
+
+
+def _load(path: str, state: dict[str, Any]) -> Notebook:
+    """The notebook from disk, with the kernel's newer spec/lock/pin laid over it."""
+    from uvnb import notebook
+
+    if not path:
+        from uvnb.errors import NotebookError
+
+        raise NotebookError(
+            "this kernel does not know which notebook it belongs to, so uvnb cannot record "
+            "the change.",
+            "open the notebook with the \"Python (uvnb)\" kernel from JupyterLab, or use "
+            "`uvnb add NOTEBOOK PACKAGE` in a terminal.",
+        )
+    nb = notebook.load(path)
+    if "spec" in state:
+        if state["spec"] is not None:
+            nb.set_spec_source(state["spec"])
+        nb.set_lock_text(state.get("lock"))
+        nb.set_python_request(state.get("python"))
+    return nb
+
+
+def _offline() -> bool:
+    from uvnb.uv import offline_requested
+
+    return offline_requested()
+
+
+def _top_level_modules(site_packages: str, name: str, version: str) -> list[str]:
+    """Import names a distribution installed in an env, read from its ``RECORD``."""
+    wanted = f"{name.replace('-', '_').lower()}-{version}.dist-info"
+    try:
+        entries = os.listdir(site_packages)
+    except OSError:
+        return []
+    info = next((e for e in entries if e.lower() == wanted), None)
+    if info is None:
+        return []
+    modules: set[str] = set()
+    try:
+        with open(os.path.join(site_packages, info, "RECORD"), encoding="utf-8") as handle:
+            for line in handle:
+                first = line.split(",", 1)[0].split("/", 1)[0]
+                if first.endswith((".dist-info", ".data", ".pth")) or first.startswith(".."):
+                    continue
+                if first and first != "__pycache__":
+                    modules.add(first[:-3] if first.endswith(".py") else first)
+    except OSError:
+        return []
+    return sorted(modules)
+
+
+def _changed_modules(old_env: str | None, old_lock: str | None,
+                     new_lock: str | None) -> dict[str, list[str]]:
+    """For packages whose version changed or that left: which modules they provided."""
+    from uvnb.lock import locked_versions
+
+    if not old_env:
+        return {}
+    before, after = locked_versions(old_lock), locked_versions(new_lock)
+    site = _site_packages(old_env)
+    changed = {}
+    for name, version in before.items():
+        if after.get(name) != version:
+            modules = _top_level_modules(site, name, version) if site else []
+            if modules:
+                changed[name] = modules
+    return changed
+
+
+def _site_packages(env: str) -> str | None:
+    lib = os.path.join(env, "lib")
+    try:
+        versions = [d for d in os.listdir(lib) if d.startswith("python")]
+    except OSError:
+        return None
+    return os.path.join(lib, versions[0], "site-packages") if versions else None
+
+
+def _record(nb: Notebook) -> dict[str, Any]:
+    return {"spec": nb.spec_source, "lock": nb.lock_text, "python": nb.python_request}
+
+
+def _built(nb: Notebook, old_lock: str | None, old_env: str | None,
+           diff: list[str]) -> dict[str, Any]:
+    """Build (or reuse) the env for the notebook's new lock; describe the switch."""
+    from uvnb import sync
+
+    result = sync.sync(nb, offline=_offline())
+    if result.locked and not diff:
+        from uvnb.lock import diff_locks
+
+        diff = diff_locks(old_lock, nb.lock_text)
+    return {**_record(nb), "diff": diff, "env": result.env.path,
+            "site_packages": result.env.site_packages, "built": result.built,
+            "python_version": result.env.python_version,
+            "changed": _changed_modules(old_env, old_lock, nb.lock_text)}
+
+
+def op_add(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    from uvnb import lock
+
+    nb = _load(args.notebook, state)
+    old_lock = nb.lock_text
+    change = lock.add(nb, args.items, upgrade=args.upgrade, offline=_offline())
+    change.apply(nb)
+    return _built(nb, old_lock, args.env, change.diff())
+
+
+def op_remove(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    from uvnb import lock
+
+    nb = _load(args.notebook, state)
+    old_lock = nb.lock_text
+    change = lock.remove(nb, args.items, offline=_offline())
+    change.apply(nb)
+    return _built(nb, old_lock, args.env, change.diff())
+
+
+def op_lock(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    from uvnb import lock
+
+    nb = _load(args.notebook, state)
+    old_lock = nb.lock_text
+    change = lock.relock(nb, upgrade=args.upgrade, upgrade_packages=args.items,
+                         offline=_offline())
+    change.apply(nb)
+    return _built(nb, old_lock, args.env, change.diff())
+
+
+def op_sync(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    nb = _load(args.notebook, state)
+    return _built(nb, nb.lock_text, args.env, [])
+
+
+def op_python(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    """Re-pin and relock; the running interpreter cannot change, so no env switch."""
+    from uvnb import lock, python, spec
+
+    if len(args.items) != 1:
+        from uvnb.errors import UvnbError
+
+        raise UvnbError("%python takes one version, e.g. `%python 3.12`.", None)
+    nb = _load(args.notebook, state)
+    lock.parsed_spec(nb)
+    interp = python.find(args.items[0])
+    nb.set_python_request(args.items[0])
+    nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path,
+                                 requires_python=f">={interp.minor}"))
+    change = lock.relock(nb, offline=_offline(), interp=interp)
+    change.apply(nb)
+    return {**_record(nb), "diff": change.diff(), "python_version": interp.version_text,
+            "restart": True}
+
+
+def op_deps(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    """Rows for ``%deps``: every locked package, then what only the kernel layer brings."""
+    from packaging.utils import canonicalize_name
+
+    from uvnb import lock, spec
+    from uvnb.kernel_layer import layer_packages
+
+    nb = _load(args.notebook, state)
+    direct = set()
+    if nb.spec_source is not None:
+        parsed = spec.parse(nb.spec_source, nb.path)
+        direct = {canonicalize_name(spec.check_requirement(d).name) for d in parsed.dependencies}
+    layer = {canonicalize_name(k): v for k, v in layer_packages(args.layer or "").items()}
+    rows = []
+    for name, version in sorted(lock.locked_versions(nb.lock_text).items()):
+        if version == "?" and name not in direct:
+            continue  # the script's own placeholder entry in some uv versions
+        rows.append({"name": name, "version": version,
+                     "direct": canonicalize_name(name) in direct,
+                     "layer": canonicalize_name(name) in layer})
+    locked = {canonicalize_name(r["name"]) for r in rows}
+    for name, version in sorted(layer.items()):
+        if name not in locked:
+            rows.append({"name": name, "version": version, "direct": False, "layer": True})
+    return {"rows": rows, "python": nb.python_request}
+
+
+def op_write(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    from uvnb.frontend import write_change
+
+    if "spec" not in state or state["spec"] is None:
+        from uvnb.errors import UvnbError
+
+        raise UvnbError("nothing to write: the kernel sent no spec.", None)
+    written = write_change(args.notebook, state["spec"], state.get("lock"),
+                           state.get("python"))
+    return {"written": written}
+
+
+OPS = {"add": op_add, "remove": op_remove, "lock": op_lock, "sync": op_sync,
+       "python": op_python, "deps": op_deps, "write": op_write}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m uvnb.kernel_ops")
+    parser.add_argument("op", choices=sorted(OPS))
+    parser.add_argument("items", nargs="*")
+    parser.add_argument("--notebook", default="")
+    parser.add_argument("--env", default=None, help="the env the kernel runs in now")
+    parser.add_argument("--layer", default=None, help="the kernel layer folder")
+    parser.add_argument("--upgrade", action="store_true")
+    parser.add_argument("--json", action="store_true", help="read state on stdin (JSON)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    state: dict[str, Any] = {}
+    if args.json:
+        text = sys.stdin.read()
+        state = json.loads(text) if text.strip() else {}
+    from uvnb.errors import UvnbError
+
+    try:
+        answer = {"ok": True, **OPS[args.op](args, state)}
+    except UvnbError as exc:
+        answer = {"ok": False, "error": exc.render()}
+    sys.stdout.write(json.dumps(answer))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
