@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import threading
 
+from uvnb.errors import UvnbError
 from uvnb.project import PYPROJECT, Project, load
 
 #: Folder names never entered (besides every hidden one, which covers .git, .venv, .tox…).
-SKIP = frozenset({"node_modules", "__pycache__", "site-packages", "venv", "env",
-                  "build", "dist"})
+SKIP = frozenset({"node_modules", "__pycache__", "site-packages", "venv"})
 
 _cache: dict[tuple[str, int], tuple[dict[str, float], list[Project]]] = {}
 _cache_lock = threading.Lock()
@@ -78,7 +78,7 @@ def list_projects(root: str, max_depth: int = 4) -> list[Project]:
         stamps[path] = _mtime(path)
         try:
             projects.append(load(os.path.dirname(path)))
-        except Exception:  # broken TOML, no [project]: not a project to offer
+        except UvnbError:  # broken TOML, no [project]: not a project to offer
             continue
     with _cache_lock:
         _cache[key] = (stamps, projects)

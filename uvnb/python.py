@@ -119,7 +119,7 @@ def _probe(paths: list[str]) -> list[Interpreter]:
 def _system_candidates() -> list[str]:
     shims = os.path.join(_pyenv_root(), "shims")
     seen: list[str] = []
-    for folder in os.environ.get("PATH", "").split(os.pathsep) + ["/usr/local/bin", "/usr/bin"]:
+    for folder in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/local/bin", "/usr/bin"]:
         if not folder or os.path.realpath(folder) == os.path.realpath(shims):
             continue
         for exe in glob.glob(os.path.join(folder, "python3.[0-9]*")):

@@ -7,6 +7,7 @@ longer counts, and is dropped by ``gc`` along with the envs it kept alive.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -90,8 +91,6 @@ def collect(*, dry_run: bool = False) -> tuple[list[str], int]:
         for entry in envs.pointers():
             if not os.path.exists(entry.get("notebook", "")):
                 for suffix in (".json", ".verified"):
-                    try:
+                    with contextlib.suppress(OSError):
                         os.unlink(entry["file"].removesuffix(".json") + suffix)
-                    except OSError:
-                        pass
     return removed, freed
