@@ -1,0 +1,87 @@
+"""The kernel provisioner: a Jupyter server starts a uvnb kernel in the notebook's own env.
+
+jupyter_client calls :meth:`UvnbProvisioner.pre_launch` before every start *and restart*, so
+the launch is rebuilt each time: a lock changed by ``%add`` in another kernel, a notebook
+edited on disk or renamed is picked up by a restart. The work (find the notebook, lock, build
+the env, install ipykernel into the shared layer) runs in ``python -m uvnb.launch`` as an
+async subprocess: nothing blocks the server's event loop, the kernelspec's settings reach it
+as ``UVNB_*`` variables without touching the server's own ``os.environ``, and uv's progress
+lines stream into the server log as they come.
+
+Settings: the traits of :class:`uvnb.config.UvnbConfig` (this class inherits them), from
+``c.UvnbConfig.*``/``c.UvnbProvisioner.*`` in Jupyter config files or from the kernelspec's
+``metadata.kernel_provisioner.config``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from jupyter_client.provisioning import LocalProvisioner
+
+from uvnb.config import UvnbConfig
+from uvnb.launch import Launch, fallback
+
+#: ``python -m uvnb.launch`` with this module's Python; tests may monkeypatch it.
+LAUNCH_COMMAND = [sys.executable, "-m", "uvnb.launch"]
+
+
+class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
+    """A :class:`LocalProvisioner` whose kernel command is the notebook env's ipykernel."""
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        """Resolve the launch, then let :class:`LocalProvisioner` write the connection file.
+
+        Runs on every start and restart. ``super()`` is called first for the connection file
+        and the env substitutions; its ``cmd`` (the kernelspec argv, i.e. the argv launcher)
+        is then replaced by the env's interpreter, so no second process sits in between.
+        """
+        environ = dict(kwargs.get("env") or os.environ)
+        cwd = kwargs.get("cwd") or os.getcwd()
+        launch = await self._resolve(environ, cwd)
+        kwargs = await super().pre_launch(**kwargs)
+        connection_file = self.parent.connection_file if self.parent else ""
+        kwargs["cmd"] = launch.command(connection_file)
+        kwargs["env"].update(launch.env)
+        return kwargs
+
+    async def _resolve(self, environ: dict[str, str], cwd: str) -> Launch:
+        """Run ``python -m uvnb.launch`` asynchronously; a crash of it becomes the fallback."""
+        started = time.monotonic()
+        session = environ.get("JPY_SESSION_NAME") or "(no JPY_SESSION_NAME)"
+        self.log.info("uvnb: preparing the kernel environment for %s", session)
+        env = {**environ, **self.env_vars()}
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *LAUNCH_COMMAND, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, _ = await asyncio.gather(proc.stdout.read(), self._log_lines(proc.stderr))
+            await proc.wait()
+            launch = Launch(**json.loads(out.decode()))
+        except Exception as exc:  # noqa: BLE001 - the user must see why, in the notebook
+            self.log.exception("uvnb: preparing the kernel failed")
+            return fallback(exc, None, env)
+        seconds = time.monotonic() - started
+        if launch.error:
+            self.log.warning("uvnb: starting the fallback kernel for %s:\n%s",
+                             launch.notebook or session, launch.error)
+        else:
+            self.log.info("uvnb: kernel for %s ready in %.2f s: %s",
+                          launch.notebook or "the default env", seconds, launch.argv[0])
+            if launch.message:
+                self.log.info("%s", launch.message)
+        return launch
+
+    async def _log_lines(self, stream: asyncio.StreamReader | None) -> None:
+        """Copy uv's progress lines into the server log while the env builds."""
+        if stream is None:
+            return
+        async for raw in stream:
+            line = raw.decode(errors="replace").rstrip()
+            if line:
+                self.log.info("uvnb: %s", line)
