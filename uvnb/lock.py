@@ -15,7 +15,6 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 
 from uvnb import python, uv
 from uvnb import spec as spec_mod
@@ -23,11 +22,11 @@ from uvnb.errors import LockMismatch, SpecError, UvError
 from uvnb.notebook import Notebook
 
 
-@dataclass
 class Script:
     """A spec materialised for uv: ``path`` is the script, ``lock_path`` its lockfile."""
 
-    path: str
+    def __init__(self, path: str) -> None:
+        self.path = path
 
     @property
     def lock_path(self) -> str:
@@ -78,13 +77,27 @@ def parsed_spec(notebook: Notebook) -> spec_mod.Spec:
             f"{notebook.path} has no environment spec yet.",
             f"run `uvnb init {notebook.path}` or `uvnb add {notebook.path} PACKAGE` first.",
         )
-    return spec_mod.parse(source, notebook.path)
+    return spec_mod.parse(source, notebook.path, validate=False)
+
+
+def _run(notebook: Notebook, args: list[str], what: str,
+         requirements: Sequence[str] = ()) -> None:
+    """Run uv; if it refuses to parse something, say which requirement and why."""
+    try:
+        uv.run(args, what=what)
+    except UvError as exc:
+        if "Failed to parse" in exc.stderr or "invalid" in exc.stderr.lower():
+            for requirement in requirements:
+                spec_mod.check_requirement(requirement)
+            spec_mod.parse(notebook.spec_source or "", notebook.path, validate=True)
+        raise
 
 
 def interpreter_for(notebook: Notebook) -> python.Interpreter:
     """The interpreter every step for this notebook uses: its pin, else requires-python."""
     source = notebook.spec_source
-    requires = spec_mod.parse(source, notebook.path).requires_python if source else None
+    requires = spec_mod.parse(source, notebook.path, validate=False).requires_python \
+        if source else None
     return python.find(notebook.python_request, requires)
 
 
@@ -95,13 +108,13 @@ def _common(interp: python.Interpreter, offline: bool) -> list[str]:
     return args
 
 
-@dataclass
 class Change:
     """The outcome of an edit: new spec and lock, and the lock before, for the diff."""
 
-    spec_source: str
-    lock_text: str | None
-    old_lock: str | None
+    def __init__(self, spec_source: str, lock_text: str | None, old_lock: str | None) -> None:
+        self.spec_source = spec_source
+        self.lock_text = lock_text
+        self.old_lock = old_lock
 
     def apply(self, notebook: Notebook) -> None:
         notebook.set_spec_source(self.spec_source)
@@ -123,7 +136,7 @@ def relock(notebook: Notebook, *, upgrade: bool = False,
     for name in upgrade_packages:
         args += ["--upgrade-package", name]
     with materialised(notebook) as script:
-        uv.run([*args, "--script", script.path], what=f"lock {notebook.path}")
+        _run(notebook, [*args, "--script", script.path], f"lock {notebook.path}")
         return Change(script.read_spec(), script.read_lock(), notebook.lock_text)
 
 
@@ -132,8 +145,6 @@ def add(notebook: Notebook, requirements: Sequence[str], *, upgrade: bool = Fals
         pin: bool = False, offline: bool = False,
         interp: python.Interpreter | None = None) -> Change:
     """``uv add --script``: uv edits the block (format-preserving) and relocks in one call."""
-    for requirement in requirements:
-        spec_mod.check_requirement(requirement)
     if notebook.spec_source is None:
         notebook.set_spec_source(spec_mod.new_source(_default_requires_python(notebook)))
     parsed_spec(notebook)
@@ -147,7 +158,7 @@ def add(notebook: Notebook, requirements: Sequence[str], *, upgrade: bool = Fals
         args += ["--index", index]
     what = f"add {' '.join(requirements) or requirements_file} to {notebook.path}"
     with materialised(notebook) as script:
-        uv.run([*args, "--script", script.path, *requirements], what=what)
+        _run(notebook, [*args, "--script", script.path, *requirements], what, requirements)
         _lock_if_missing(script, interp, offline, what)
         change = Change(script.read_spec(), script.read_lock(), notebook.lock_text)
         if pin and requirements:
@@ -179,7 +190,7 @@ def _pin(notebook: Notebook, change: Change, requirements: Sequence[str], script
 
     locked = locked_versions(change.lock_text)
     added = {canonicalize_name(Requirement(r).name) for r in requirements}
-    deps = spec_mod.parse(change.spec_source, notebook.path).dependencies
+    deps = spec_mod.parse(change.spec_source, notebook.path, validate=False).dependencies
     pinned = []
     for dep in deps:
         req = Requirement(dep)

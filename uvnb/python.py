@@ -13,20 +13,31 @@ from __future__ import annotations
 import glob
 import json
 import os
-import re
-import subprocess
-from dataclasses import dataclass
 
 from uvnb import dirs
 from uvnb.errors import PythonNotFound
 
-_VERSION_IN_NAME = re.compile(r"(?:^|cpython-)(\d+)\.(\d+)\.(\d+)(?:$|[-+])")
+_VERSION_IN_NAME = r"(?:^|cpython-)(\d+)\.(\d+)\.(\d+)(?:$|[-+])"
 
 
-@dataclass(frozen=True)
 class Interpreter:
-    path: str
-    version: tuple[int, int, int]
+    """A real interpreter path and its version (a plain class: cheap to import)."""
+
+    __slots__ = ("path", "version")
+
+    def __init__(self, path: str, version: tuple[int, ...]) -> None:
+        self.path = path
+        self.version = tuple(version)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Interpreter) and (self.path, self.version) == (
+            other.path, other.version)
+
+    def __hash__(self) -> int:
+        return hash((self.path, self.version))
+
+    def __repr__(self) -> str:
+        return f"Interpreter(path={self.path!r}, version={self.version!r})"
 
     @property
     def version_text(self) -> str:
@@ -52,9 +63,11 @@ def _uv_python_dir() -> str:
 
 def _named_installs(root: str) -> list[Interpreter]:
     """Interpreters in folders named after their version (pyenv and uv-managed)."""
+    import re
+
     found = []
     for folder in sorted(glob.glob(os.path.join(root, "*"))):
-        match = _VERSION_IN_NAME.search(os.path.basename(folder))
+        match = re.search(_VERSION_IN_NAME, os.path.basename(folder))
         if not match or match.group(1) != "3":
             continue
         major, minor, micro = (int(g) for g in match.groups())
@@ -90,6 +103,8 @@ def _save_probe_cache(cache: dict[str, dict]) -> None:
 
 def _probe(paths: list[str]) -> list[Interpreter]:
     """Versions of interpreters whose folder name does not say, cached by (path, mtime)."""
+    import subprocess
+
     cache = _load_probe_cache()
     found, dirty = [], False
     for path in paths:
@@ -117,6 +132,8 @@ def _probe(paths: list[str]) -> list[Interpreter]:
 
 
 def _system_candidates() -> list[str]:
+    import re
+
     shims = os.path.join(_pyenv_root(), "shims")
     seen: list[str] = []
     for folder in [*os.environ.get("PATH", "").split(os.pathsep), "/usr/local/bin", "/usr/bin"]:
@@ -144,6 +161,8 @@ def available() -> list[Interpreter]:
 
 
 def _matches(interp: Interpreter, request: str | None, requires_python: str | None) -> bool:
+    import re
+
     from packaging.specifiers import SpecifierSet
 
     if request:

@@ -8,21 +8,24 @@ before uv is ever started.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
-
 from uvnb.errors import SpecError
 from uvnb.notebook import SCRIPT_BLOCK_PATTERN
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
-@dataclass
+
 class Spec:
     """What the block declares; ``body`` is the TOML text inside the comment markers."""
 
-    body: str
-    requires_python: str | None = None
-    dependencies: list[str] = field(default_factory=list)
-    tool_uv: dict[str, Any] = field(default_factory=dict)
+    def __init__(self, body: str, requires_python: str | None = None,
+                 dependencies: list[str] | None = None,
+                 tool_uv: dict[str, Any] | None = None) -> None:
+        self.body = body
+        self.requires_python = requires_python
+        self.dependencies = dependencies or []
+        self.tool_uv = tool_uv or {}
 
     @property
     def exclude_newer(self) -> str | None:
@@ -82,21 +85,42 @@ def _parse_toml(body: str, where: str) -> Any:
         ) from None
 
 
-def parse(source: str, where: str = "the notebook") -> Spec:
-    """Parse and validate a spec cell's source; raise :class:`SpecError` if it is unusable."""
+def _read_toml(body: str, where: str) -> dict[str, Any]:
+    """Read-only parse: stdlib tomllib where there is one (tomlkit costs ~20 ms to import)."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        return _parse_toml(body, where).unwrap()
+    try:
+        return tomllib.loads(body)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(
+            f"the `# /// script` block in {where} is not valid TOML: {exc}.",
+            "fix the block in the notebook's first code cell (each line starts with `# `), "
+            "or run `uvnb init` on a copy to see a valid one.",
+        ) from None
+
+
+def parse(source: str, where: str = "the notebook", *, validate: bool = True) -> Spec:
+    """Parse a spec cell's source; raise :class:`SpecError` if it is unusable.
+
+    ``validate`` checks each requirement with ``packaging``; steps that hand the spec to uv
+    anyway skip it and call :func:`explain_requirements` only if uv refuses.
+    """
     body = extract_body(source, where)
-    doc = _parse_toml(body, where).unwrap()
+    doc = _read_toml(body, where)
     deps = doc.get("dependencies", [])
     if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
         raise SpecError(
             f"`dependencies` in the spec of {where} must be a list of strings.",
             'write it as `dependencies = ["pandas>=2", "numpy"]`.',
         )
-    for dep in deps:
-        check_requirement(dep, where)
     requires_python = doc.get("requires-python")
-    if requires_python is not None:
-        check_requires_python(str(requires_python), where)
+    if validate:
+        for dep in deps:
+            check_requirement(dep, where)
+        if requires_python is not None:
+            check_requires_python(str(requires_python), where)
     tool = doc.get("tool", {})
     tool_uv = tool.get("uv", {}) if isinstance(tool, dict) else {}
     return Spec(
