@@ -63,7 +63,7 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
             out, _ = await asyncio.gather(proc.stdout.read(), self._log_lines(proc.stderr))
             await proc.wait()
             launch = Launch(**json.loads(out.decode()))
-        except Exception as exc:  # noqa: BLE001 - the user must see why, in the notebook
+        except Exception as exc:  # the user must see why, in the notebook
             self.log.exception("uvnb: preparing the kernel failed")
             return fallback(exc, None, env)
         seconds = time.monotonic() - started
