@@ -192,8 +192,10 @@ def test_merge_that_cannot_keep_the_versions_changes_nothing(
     uv_env: UvEnv, make_notebook: MakeNotebook, tmp_path: Path, default_python: str, capsys
 ) -> None:
     nb_path = _old_notebook(make_notebook)
-    dest = _old_project(uv_env, tmp_path / "proj", default_python,
-                        extra='constraint-dependencies = ["alpha>=2"]\n')
+    dest = _old_project(uv_env, tmp_path / "proj", default_python)
+    pyproject = dest / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"epsilon"', '"epsilon", "alpha>=2"'))
+    uv_env.run("lock", "--python", default_python, cwd=dest)
     files = _snapshot(nb_path, dest / "pyproject.toml", dest / "uv.lock",
                       dest / ".python-version")
     assert cli.main(["export", str(nb_path), "--to", str(dest), "--merge"]) == 1
