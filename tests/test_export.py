@@ -194,7 +194,7 @@ def test_merge_that_cannot_keep_the_versions_changes_nothing(
     nb_path = _old_notebook(make_notebook)
     dest = _old_project(uv_env, tmp_path / "proj", default_python)
     pyproject = dest / "pyproject.toml"
-    pyproject.write_text(pyproject.read_text().replace('"epsilon"', '"epsilon", "alpha>=2"'))
+    pyproject.write_text(pyproject.read_text().replace('"epsilon"', '"epsilon", "conflict-b"'))
     uv_env.run("lock", "--python", default_python, cwd=dest)
     files = _snapshot(nb_path, dest / "pyproject.toml", dest / "uv.lock",
                       dest / ".python-version")
