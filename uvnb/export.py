@@ -73,7 +73,7 @@ def notebook_pins(nb: notebook.Notebook, offline: bool = False) -> list[str]:
     return project_mod.pins_from_requirements(text)
 
 
-def _different(expected: list[str], got: list[str]) -> str:
+def describe_difference(expected: list[str], got: list[str]) -> str:
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
     return "; ".join(filter(None, [f"expected {', '.join(missing)}" if missing else "",
@@ -111,7 +111,7 @@ def _dump(doc: object, path: str) -> None:
     notebook.atomic_write_text(path, tomlkit.dumps(doc))
 
 
-def _rebase_sources(tool_uv: dict, src_dir: str, dest_dir: str) -> dict:
+def rebase_sources(tool_uv: dict, src_dir: str, dest_dir: str) -> dict:
     """``[tool.uv.sources]`` with relative ``path``s re-expressed from ``dest_dir``."""
     sources = tool_uv.get("sources")
     if not isinstance(sources, dict):
@@ -145,7 +145,7 @@ def _new_pyproject(nb: notebook.Notebook, parsed: spec.Spec, dest: str) -> objec
     table["dependencies"] = deps
     doc["project"] = table
     nb_dir = os.path.dirname(os.path.abspath(nb.path))
-    carried = _rebase_sources(dict(parsed.tool_uv), nb_dir, dest)
+    carried = rebase_sources(dict(parsed.tool_uv), nb_dir, dest)
     tool_uv = tomlkit.table()
     tool_uv["package"] = False  # a virtual project: `uv sync` never builds it
     for key, value in carried.items():
@@ -180,7 +180,7 @@ def _merged_pyproject(path: str, parsed: spec.Spec) -> object:
     return doc
 
 
-def _with_constraints(doc: object, pins: list[str]) -> object:
+def with_constraints(doc: object, pins: list[str]) -> object:
     import copy
 
     import tomlkit
@@ -221,7 +221,7 @@ def export_project(nb_path: str, dest: str, *, force: bool = False, merge: bool 
         if nb.python_request and not merge:
             notebook.atomic_write_text(version_file, nb.python_request + "\n")
         common = ["--python", interp.path, "--no-progress", *(["--offline"] if offline else [])]
-        _dump(_with_constraints(doc, pins), pyproject)
+        _dump(with_constraints(doc, pins), pyproject)
         uv.run(["lock", *common, "--project", dest], what=f"lock {dest} at {nb.path}'s versions")
         _dump(doc, pyproject)
         uv.run(["lock", *common, "--project", dest], what=f"lock {dest}")
@@ -230,103 +230,21 @@ def export_project(nb_path: str, dest: str, *, force: bool = False, merge: bool 
         ok = set(pins) <= set(got) if merge else sorted(pins) == sorted(got)
         if not ok:
             raise UvnbError(f"the lock of {dest} does not reproduce {nb.path}'s versions "
-                            f"({_different(pins, got)}); nothing was written.",
+                            f"({describe_difference(pins, got)}); nothing was written.",
                             "the project's own requirements pull other versions; export to "
                             "a new folder instead of --merge.")
     return result
 
 
-# --- project -> notebook --------------------------------------------------------------
-
-
-def _spec_for_project(nb: notebook.Notebook, proj: project_mod.Project) -> str:
-    """The notebook's spec with the project's requirements, Python and [tool.uv] settings."""
-    import tomlkit
-    from packaging.requirements import Requirement
-    from packaging.utils import canonicalize_name
-
-    data = project_mod.read_pyproject(proj.pyproject)
-    wanted = [str(d) for d in data["project"].get("dependencies", [])]
-    tool = data.get("tool", {})
-    tool_uv = dict(tool.get("uv", {})) if isinstance(tool, dict) else {}
-    nb_dir = os.path.dirname(os.path.abspath(nb.path))
-    tool_uv = _rebase_sources(tool_uv, proj.root, nb_dir)
-    source = nb.spec_source or spec.new_source(proj.requires_python)
-    doc = tomlkit.parse(spec.extract_body(source, nb.path))
-    names = {canonicalize_name(Requirement(d).name) for d in wanted}
-    kept = [d for d in doc.get("dependencies", [])
-            if canonicalize_name(Requirement(str(d)).name) not in names]
-    deps = tomlkit.array()
-    deps.extend([*map(str, kept), *wanted])
-    deps.multiline(True)
-    doc["dependencies"] = deps
-    if proj.requires_python:
-        doc["requires-python"] = proj.requires_python
-    carried = {k: v for k, v in tool_uv.items() if k not in PROJECT_ONLY}
-    if carried:
-        doc_tool = doc.setdefault("tool", tomlkit.table(is_super_table=True))
-        target = doc_tool.setdefault("uv", tomlkit.table())
-        for key, value in carried.items():
-            target[key] = value
-    return spec.render(tomlkit.dumps(doc))
-
-
-def _open_or_new(nb_path: str) -> notebook.Notebook:
-    if not nb_path.endswith(".ipynb"):
-        raise UvnbError(f"{nb_path} does not end in .ipynb.", f"use {nb_path}.ipynb.")
-    if os.path.exists(nb_path):
-        nb = notebook.load(nb_path)
-        notebook.ensure_writable(nb.path)
-        return nb
-    notebook.ensure_writable(nb_path)
-    return notebook.Notebook(path=nb_path, data=notebook.new_notebook_data(), raw=b"")
-
-
-def import_into(proj_dir: str, nb_path: str, *, offline: bool = False) -> lock.Change:
-    """Give the notebook the project's dependencies and exact versions; save it."""
-    proj = project_mod.load(proj_dir)
-    interp = project_mod.interpreter_for(proj)
-    project_mod.check_lock(proj, offline=offline, interp=interp)
-    pins = project_mod.locked_pins(proj, offline=offline, interp=interp)
-    nb = _open_or_new(nb_path)
-    old_lock = nb.lock_text
-    final = _spec_for_project(nb, proj)
-    nb.set_spec_source(_force(final, nb.path, pins) if pins else final)
-    lock.relock(nb, offline=offline, interp=interp).apply(nb)
-    nb.set_spec_source(final)
-    lock.relock(nb, offline=offline, interp=interp).apply(nb)
-    got = notebook_pins(nb, offline)
-    if not set(pins) <= set(got):
-        raise UvnbError(f"{nb.path} cannot lock the versions of project {proj.name} "
-                        f"({_different(pins, got)}); the notebook was not changed.",
-                        "its own requirements pull other versions; import into a new "
-                        "notebook, or remove the conflicting requirement first.")
-    if not nb.python_request:
-        nb.set_python_request(interp.minor)
-    notebook.save(nb)
-    return lock.Change(final, nb.lock_text, old_lock)
-
-
-def _force(source: str, where: str, pins: list[str]) -> str:
-    import tomlkit
-
-    doc = tomlkit.parse(spec.extract_body(source, where))
-    return spec.render(tomlkit.dumps(_with_constraints(doc, pins)))
+# --- CLI ------------------------------------------------------------------------------
 
 
 def import_project(proj_dir: str, nb_path: str, quiet: bool = False,
                    offline: bool | None = None) -> int:
-    """``uvnb add NB --from DIR`` and ``uvnb import DIR NB``: print what changed."""
-    change = import_into(proj_dir, nb_path,
-                         offline=uv.offline_requested() if offline is None else offline)
-    if not quiet:
-        print(f"Imported {os.path.abspath(proj_dir)} into {nb_path}")
-        for line in change.diff():
-            print(f"  {line}")
-    return 0
+    """``uvnb add NB --from DIR`` / ``uvnb import DIR NB`` (see :mod:`uvnb.project_import`)."""
+    from uvnb.project_import import import_project as run
 
-
-# --- CLI ------------------------------------------------------------------------------
+    return run(proj_dir, nb_path, quiet=quiet, offline=offline)
 
 
 def cli_import(args: Namespace) -> int:
