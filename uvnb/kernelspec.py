@@ -76,7 +76,7 @@ def install(name: str = NAME, display_name: str | None = None, *, user: bool = F
                             display_name)
         try:
             return KernelSpecManager().install_kernel_spec(
-                source, kernel_name=name, user=user, prefix=prefix, replace=True)
+                source, kernel_name=name, user=user, prefix=prefix)
         except OSError as exc:
             raise UvnbError(f"cannot install the kernelspec {name!r}: {exc}.",
                             "use --user, or --sys-prefix inside a virtual environment.") \
