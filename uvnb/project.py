@@ -298,3 +298,10 @@ def remove(project: Project, names: Sequence[str], *, group: str | None = None,
            dev: bool = False, offline: bool = False) -> list[str]:
     """``uv remove`` in the project; returns the lock diff lines."""
     return _edit("remove", project, names, group, dev, offline)
+
+
+def install_project_kernelspec(args: Any) -> int:
+    """``uvnb kernel install --project DIR`` (in :mod:`uvnb.project_kernel`)."""
+    from uvnb.project_kernel import install_project_kernelspec as install
+
+    return install(args)
