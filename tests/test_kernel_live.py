@@ -179,12 +179,11 @@ def test_argv_launcher_without_a_provisioner(kenv: Path, tmp_path: Path) -> None
 
 
 def test_notebook_without_spec_gets_the_default_env(kenv: Path) -> None:
-    path = write_notebook(kenv / "plain", "plain.ipynb", None) if (kenv / "plain").mkdir() \
-        is None else None
-    assert path is not None
+    (kenv / "plain").mkdir()
+    path = write_notebook(kenv / "plain", "plain.ipynb", None)
     km, kc = start(path)
     try:
-        version, prefix, _, nb = probe(kc)
+        version, _, _, nb = probe(kc)
         assert version == "(3, 12)" and nb == str(path)
         assert run(kc, "import alpha")["error"]["ename"] == "ModuleNotFoundError"
         assert notebook.load(path).spec_source is None  # the user's notebook is untouched

@@ -92,7 +92,3 @@ class UvnbConfig(Configurable):
             out["UVNB_OFFLINE"] = "1"
         return out
 
-
-def passthrough_env(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
-    """The ``UVNB_*`` and ``UV_*`` settings a kernel inherits, so ``%add`` uses the same uv."""
-    return {k: v for k, v in environ.items() if k.startswith(("UVNB_", "UV_"))}

@@ -33,7 +33,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 
-from uvnb.config import passthrough_env
 from uvnb.errors import UvnbError
 
 CONNECTION_FILE = "{connection_file}"
@@ -55,6 +54,11 @@ class Launch:
 
     def command(self, connection_file: str) -> list[str]:
         return [a.replace(CONNECTION_FILE, connection_file) for a in self.argv]
+
+
+def passthrough_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """The ``UVNB_*``/``UV_*`` settings a kernel inherits, so ``%add`` uses the same uv."""
+    return {k: v for k, v in environ.items() if k.startswith(("UVNB_", "UV_"))}
 
 
 def find_notebook(environ: Mapping[str, str], cwd: str | None = None) -> str | None:
