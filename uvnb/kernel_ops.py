@@ -197,15 +197,16 @@ def op_deps(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     layer = {canonicalize_name(k): v for k, v in layer_packages(args.layer or "").items()}
     rows = []
     for name, version in sorted(lock.locked_versions(nb.lock_text).items()):
-        if version == "?" and name not in direct:
+        key = canonicalize_name(name)
+        if version == "?" and key not in direct:
             continue  # the script's own placeholder entry in some uv versions
-        rows.append({"name": name, "version": version,
-                     "direct": canonicalize_name(name) in direct,
-                     "layer": canonicalize_name(name) in layer})
+        rows.append({"name": name, "version": version, "direct": key in direct,
+                     "source": "lock+layer" if key in layer else "lock"})
     locked = {canonicalize_name(r["name"]) for r in rows}
     for name, version in sorted(layer.items()):
         if name not in locked:
-            rows.append({"name": name, "version": version, "direct": False, "layer": True})
+            rows.append({"name": name, "version": version, "direct": False,
+                         "source": "layer"})
     return {"rows": rows, "python": nb.python_request}
 
 

@@ -1,0 +1,390 @@
+"""uvnb magics inside a uvnb kernel: ``%add``, ``%remove``, ``%lock``, ``%sync``, ``%deps``, ….
+
+This module runs inside the notebook's env, where uvnb itself is not installed (the env holds
+exactly what the notebook's lock says), so it uses only the stdlib and IPython/ipykernel,
+and stays compatible with Python 3.8. The work (uv, locks, the env store) happens in the
+server's uvnb: ``$UVNB_SERVER_PYTHON -m uvnb.kernel_ops OP --notebook NB --json`` answers
+with one JSON object; its stderr (progress) is streamed into the cell.
+
+Envs are content-addressed and shared, so the running env is never changed in place: the
+server builds the env of the new lock (hardlinks from uv's cache) and this module puts the
+new env's site-packages where the old one was on ``sys.path``. A module already imported
+from a package whose version changed keeps the old code; the output says to restart.
+
+The change reaches the notebook through the ``uvnb`` comm when a JupyterLab frontend said
+``hello`` (see ``uvnb/frontend.py`` for the messages and why there is no waiting for a
+reply), otherwise the server writes the notebook file atomically. The output says which.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import shlex
+import site
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+TARGET = "uvnb"
+PROTOCOL_VERSION = 1
+
+HELP = """\
+uvnb magics: change this notebook's locked environment from a cell, without a restart.
+
+  %add REQ...             add requirements (e.g. %add "pandas>=2" seaborn), lock, install
+  %add --upgrade REQ...   the same, allowing upgrades of already locked packages
+  %remove NAME...         remove direct dependencies
+  %lock [--upgrade] [NAME...]  relock (upgrade everything, or only NAME...)
+  %sync                   make the kernel match the notebook's spec and lock
+  %deps                   list locked packages: version, direct or not, kernel layer
+  %python VERSION         pin another Python (takes effect after a kernel restart)
+  %uvnb help              this text
+
+Changes are sent to the open notebook in JupyterLab (save it to keep them); without a
+connected frontend uvnb writes the notebook file itself."""
+
+
+class _Kernel:
+    """What this kernel knows: its notebook, its env, and the latest spec/lock it recorded."""
+
+    def __init__(self) -> None:
+        self.notebook = os.environ.get("UVNB_NOTEBOOK", "")
+        self.server_python = os.environ.get("UVNB_SERVER_PYTHON", "")
+        self.env = os.environ.get("UVNB_ENV", "")
+        self.site_packages = _site_packages_of(self.env)
+        self.record = None  # type: dict | None  # newer than the file once an update went out
+        self.comm = None  # the frontend's comm, after its hello
+        self.pending = {}  # type: dict[str, dict]  # update id -> record, until acked
+        self.log = []  # type: list[str]  # what happened outside a cell (acks, fallbacks)
+
+
+def _site_packages_of(env: str) -> str:
+    if not env:
+        return ""
+    minor = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return os.path.join(env, "lib", minor, "site-packages")
+
+
+STATE = _Kernel()
+
+
+# --- talking to the server side ----------------------------------------------------------
+class OpError(Exception):
+    """The server side refused (a user mistake); ``str()`` is the paragraph to show."""
+
+
+def _child_env() -> dict:
+    """The server's Python must not inherit the kernel's env, nor IPython's forced colours
+    (ipykernel sets ``FORCE_COLOR``/``CLICOLOR_FORCE``, which would put escapes in uv's
+    messages)."""
+    env = dict(os.environ)
+    for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "PYTHONNOUSERSITE",
+                 "FORCE_COLOR", "CLICOLOR_FORCE", "CLICOLOR"):
+        env.pop(name, None)
+    env["NO_COLOR"] = "1"
+    return env
+
+
+def run_op(op: str, args: list, state: dict | None = None) -> dict:
+    """Run ``uvnb.kernel_ops OP`` in the server's Python; stream its stderr; return its JSON."""
+    if not STATE.server_python:
+        raise OpError("error: this kernel was not started by uvnb (UVNB_SERVER_PYTHON is not "
+                      "set), so it cannot change the notebook's environment.\nhint: choose "
+                      "the \"Python (uvnb)\" kernel, or `%load_ext uvnb` in a plain kernel.")
+    argv = [STATE.server_python, "-m", "uvnb.kernel_ops", op, *args,
+            "--notebook", STATE.notebook, "--json"]
+    if STATE.env:
+        argv += ["--env", STATE.env]
+    layer = _layer_folder()
+    if layer:
+        argv += ["--layer", layer]
+    payload = json.dumps(state if state is not None else _known_state())
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=_child_env())
+    out = []  # type: list[bytes]
+
+    def talk() -> None:
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(payload.encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        out.append(proc.stdout.read())
+
+    worker = threading.Thread(target=talk, daemon=True)
+    worker.start()
+    assert proc.stderr is not None
+    for raw in proc.stderr:
+        sys.stderr.write(raw.decode(errors="replace"))
+    worker.join()
+    code = proc.wait()
+    try:
+        answer = json.loads(b"".join(out).decode() or "null")
+    except ValueError:
+        answer = None
+    if not isinstance(answer, dict):
+        raise OpError(f"error: uvnb's server side failed (exit {code}) while running %{op}.\n"
+                      "hint: this is a bug in uvnb; the output above has the details.")
+    if not answer.get("ok"):
+        raise OpError(answer.get("error") or f"error: %{op} failed.")
+    return answer
+
+
+def _known_state() -> dict:
+    return dict(STATE.record) if STATE.record is not None else {}
+
+
+def _layer_folder() -> str:
+    """The kernel layer this env is joined to (from its ``.pth``), for ``%deps``."""
+    if not STATE.site_packages:
+        return ""
+    try:
+        with open(os.path.join(STATE.site_packages, "zz_uvnb_kernel_layer.pth")) as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
+# --- switching the running kernel to a new env -------------------------------------------
+def switch_env(env: str, site_packages: str) -> None:
+    """Put ``site_packages`` where the old env's was on ``sys.path`` (its ``.pth`` too)."""
+    old = STATE.site_packages
+    if site_packages == old:
+        return
+    index = sys.path.index(old) if old in sys.path else 0
+    rest = [p for p in sys.path if p != old]
+    sys.path[:] = rest
+    site.addsitedir(site_packages)  # appends it and what its .pth files name
+    added = [p for p in sys.path[len(rest):] if p not in rest]
+    sys.path[:] = rest[:index] + added + rest[index:]
+    importlib.invalidate_caches()
+    _swap_path_var(STATE.env, env)
+    os.environ["UVNB_ENV"] = env
+    STATE.env, STATE.site_packages = env, site_packages
+
+
+def _swap_path_var(old_env: str, env: str) -> None:
+    """Shell commands (``!cmd``) should find the new env's scripts, not the old one's."""
+    if not old_env:
+        return
+    old_bin, new_bin = os.path.join(old_env, "bin"), os.path.join(env, "bin")
+    parts = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join(new_bin if p == old_bin else p for p in parts)
+    if os.environ.get("VIRTUAL_ENV") == old_env:
+        os.environ["VIRTUAL_ENV"] = env
+
+
+def stale_packages(changed: dict, env: str) -> list:
+    """Packages that changed or left while one of their modules is loaded from outside ``env``
+    (from the env before this change, or one before it)."""
+    stale = []
+    for name, modules in sorted(changed.items()):
+        for module_name in modules:
+            module = sys.modules.get(module_name)
+            where = getattr(module, "__file__", None) or ""
+            if module is not None and not where.startswith(env + os.sep):
+                stale.append(name)
+                break
+    return stale
+
+
+# --- recording the change in the notebook ------------------------------------------------
+def record(answer: dict) -> str:
+    """Send the new spec/lock to the frontend, or have the server write the file."""
+    new = {"spec": answer["spec"], "lock": answer.get("lock"), "python": answer.get("python")}
+    if new == STATE.record:
+        return ""
+    if STATE.comm is not None:
+        message_id = uuid.uuid4().hex
+        STATE.comm.send({"type": "update", "notebook": STATE.notebook, "spec": new["spec"],
+                         "lock": new["lock"], "python": new["python"], "id": message_id})
+        STATE.pending[message_id] = new
+        STATE.record = new
+        return ("Recorded in the open notebook (sent to JupyterLab; save the notebook to "
+                "keep it).")
+    run_op("write", [], new)
+    STATE.record = new
+    return f"Recorded in {STATE.notebook} (written on disk: no JupyterLab frontend is connected)."
+
+
+def _on_comm_open(comm, open_msg) -> None:
+    data = (open_msg.get("content") or {}).get("data") or {}
+    if data.get("type") != "hello":
+        comm.close()
+        return
+    STATE.comm = comm
+    comm.on_msg(_on_comm_msg)
+    comm.on_close(lambda msg: _on_comm_close(comm))
+    comm.send({"type": "welcome", "notebook": STATE.notebook or None,
+               "version": PROTOCOL_VERSION})
+
+
+def _on_comm_msg(msg) -> None:
+    data = (msg.get("content") or {}).get("data") or {}
+    kind, message_id = data.get("type"), data.get("id")
+    if kind == "ack":
+        STATE.pending.pop(message_id, None)
+    elif kind == "nack":
+        rec = STATE.pending.pop(message_id, None)
+        if rec is not None:
+            _write_fallback(rec, f"the frontend could not apply it: {data.get('reason')}")
+
+
+def _on_comm_close(comm) -> None:
+    """A frontend that leaves with unacknowledged updates: put them on disk."""
+    if STATE.comm is comm:
+        STATE.comm = None
+    if STATE.pending and STATE.record is not None:
+        STATE.pending.clear()
+        _write_fallback(STATE.record, "the frontend closed before confirming it")
+
+
+def _write_fallback(rec: dict, why: str) -> None:
+    try:
+        run_op("write", [], rec)
+        STATE.log.append(f"uvnb: wrote the change to {STATE.notebook} on disk ({why}).")
+    except OpError as exc:
+        STATE.log.append(str(exc))
+
+
+# --- the magics --------------------------------------------------------------------------
+def _split(line: str) -> tuple:
+    words = shlex.split(line)
+    flags = {w for w in words if w.startswith("--")}
+    return [w for w in words if not w.startswith("--")], flags
+
+
+def _check_flags(magic: str, flags: set, allowed: set) -> None:
+    unknown = sorted(flags - allowed)
+    if unknown:
+        raise OpError(f"error: %{magic} does not know {', '.join(unknown)}.\n"
+                      "hint: `%uvnb help` lists the options.")
+
+
+def _change(op: str, line: str, allowed: set = frozenset()) -> None:
+    items, flags = _split(line)
+    _check_flags(op, flags, set(allowed))
+    if op in ("add", "remove") and not items:
+        raise OpError(f"error: %{op} needs at least one package, e.g. `%{op} attrs`.\nhint: "
+                      "`%uvnb help` shows every magic.")
+    started = time.monotonic()
+    answer = run_op(op, [*items, *sorted(flags)])
+    switch_env(answer["env"], answer["site_packages"])
+    lines = list(answer.get("diff") or [])
+    if not lines:
+        lines.append("No change to the locked packages.")
+    note = record(answer)
+    importable = "; importable now" if op != "sync" else ""
+    lines.append(f"Env ready in {time.monotonic() - started:.2f} s{importable}.")
+    if note:
+        lines.append(note)
+    stale = stale_packages(answer.get("changed") or {}, STATE.env)
+    if stale:
+        lines.append(f"Restart the kernel to use the new versions of {', '.join(stale)} "
+                     "(already imported).")
+    print("\n".join(lines))
+
+
+def magic_python(line: str) -> None:
+    items, flags = _split(line)
+    _check_flags("python", flags, set())
+    answer = run_op("python", items)
+    note = record(answer)
+    lines = list(answer.get("diff") or [])
+    lines.append(f"Pinned Python {answer['python_version']}. Restart the kernel to run on it.")
+    if note:
+        lines.append(note)
+    print("\n".join(lines))
+
+
+def magic_deps(line: str) -> None:
+    answer = run_op("deps", [])
+    rows = answer.get("rows") or []
+    if not rows:
+        print("No packages locked yet; `%add PACKAGE` adds one.")
+        return
+    sources = {"lock": "lock", "lock+layer": "lock (also in kernel layer)",
+               "layer": "kernel layer"}
+    table = [("package", "version", "kind", "from")]
+    for row in rows:
+        table.append((row["name"], row["version"], "direct" if row["direct"] else "indirect",
+                      sources.get(row["source"], row["source"])))
+    widths = [max(len(r[i]) for r in table) for i in range(4)]
+    for cells in table:
+        padded = (c.ljust(w) for c, w in zip(cells, widths))  # noqa: B905 (3.8 has no strict)
+        print("  ".join(padded).rstrip())
+
+
+def _guarded(func):
+    """Show a user error as its one paragraph, never a traceback; log out-of-cell events."""
+    def magic(line: str = "") -> None:
+        while STATE.log:
+            print(STATE.log.pop(0))
+        try:
+            func(line)
+        except OpError as exc:
+            print(str(exc), file=sys.stderr)
+        except ValueError as exc:  # shlex: unbalanced quotes
+            print(f"error: cannot read the arguments: {exc}.", file=sys.stderr)
+    magic.__doc__ = func.__doc__
+    return magic
+
+
+def _uvnb(line: str) -> None:
+    if line.strip() not in ("", "help", "--help", "-h"):
+        raise OpError(f"error: unknown `%uvnb {line.strip()}`.\nhint: `%uvnb help`.")
+    print(HELP)
+
+
+MAGICS = {
+    "add": lambda line: _change("add", line, {"--upgrade"}),
+    "remove": lambda line: _change("remove", line),
+    "lock": lambda line: _change("lock", line, {"--upgrade"}),
+    "sync": lambda line: _change("sync", line),
+    "deps": magic_deps,
+    "python": magic_python,
+    "uvnb": _uvnb,
+}
+
+
+def _show_startup_message(*args) -> None:
+    message = os.environ.pop("UVNB_STARTUP_MESSAGE", "")
+    ip = _ipython()
+    if ip is not None:
+        with contextlib.suppress(ValueError):
+            ip.events.unregister("pre_run_cell", _show_startup_message)
+    if message:
+        print(message)
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return None
+    return get_ipython()
+
+
+def load_ipython_extension(ipython) -> None:
+    """Register the magics and the ``uvnb`` comm target (``--ext uvnb_kernel_magics``)."""
+    for name, func in MAGICS.items():
+        ipython.register_magic_function(_guarded(func), "line", name)
+    kernel = getattr(ipython, "kernel", None)
+    manager = getattr(kernel, "comm_manager", None)
+    if manager is None:
+        try:
+            import comm
+
+            manager = comm.get_comm_manager()
+        except ImportError:
+            manager = None
+    if manager is not None:
+        manager.register_target(TARGET, _on_comm_open)
+    if os.environ.get("UVNB_STARTUP_MESSAGE"):
+        ipython.events.register("pre_run_cell", _show_startup_message)
