@@ -121,11 +121,16 @@ def test_sync_async_twin(uv_env: UvEnv, tmp_path: Path, default_python: str) -> 
 
 def _tree(root: Path, folders: int) -> int:
     """``folders`` folders, 10 per level-2 parent, a project in every 100th."""
+    import os
+
     made = 0
+    os.mkdir(root)
     for a in range(folders // 100):
+        os.mkdir(f"{root}/a{a}")
         for b in range(10):
+            os.mkdir(f"{root}/a{a}/b{b}")
             for c in range(9):
-                (root / f"a{a}" / f"b{b}" / f"c{c}").mkdir(parents=True)
+                os.mkdir(f"{root}/a{a}/b{b}/c{c}")
             made += 10
         _pyproject(root / f"a{a}" / "b0" / "c0", f"p{a}")
     for noise in (".git/x", "node_modules/y", ".venv/z", "__pycache__/w"):
