@@ -160,20 +160,34 @@ def test_broken_notebook_gets_the_fallback_kernel(kenv: Path) -> None:
         stop(km, kc)
 
 
-def test_argv_launcher_without_a_provisioner(kenv: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def argv_manager(tmp_path: Path) -> Any:
+    """A KernelManager factory for a kernelspec with only the argv (no provisioner)."""
     spec_dir = tmp_path / "kernels" / "uvnb-argv"
     spec_dir.mkdir(parents=True)
     (spec_dir / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "uvnb.kernel", "-f", "{connection_file}"],
         "display_name": "argv only", "language": "python"}))
     ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
+    return lambda: KernelManager(kernel_name="uvnb-argv", kernel_spec_manager=ksm)
+
+
+def test_argv_launcher_without_a_provisioner(kenv: Path, argv_manager: Any) -> None:
     path = write_notebook(kenv, "argv.ipynb", ("alpha",))
-    km, kc = start(path, KernelManager(kernel_name="uvnb-argv", kernel_spec_manager=ksm))
+    km, kc = start(path, argv_manager())
     try:
         assert type(km.provisioner).__name__ == "LocalProvisioner"
         version, prefix, env, nb = probe(kc)
         assert (version, prefix, nb) == ("(3, 12)", env, str(path))
         assert run(kc, "import alpha")["error"] is None
+    finally:
+        stop(km, kc)
+    broken = write_notebook(kenv, "argv-broken.ipynb", ("no-such-package-uvnb",))
+    km, kc = start(broken, argv_manager())
+    try:
+        error = run(kc, "1")["error"]
+        assert error["ename"] == "UvnbEnvironmentError"
+        assert "no-such-package-uvnb" in "\n".join(error["traceback"])
     finally:
         stop(km, kc)
 
