@@ -25,6 +25,7 @@ runs it as an async subprocess so that the Jupyter server's event loop never blo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -201,7 +202,7 @@ def resolve(environ: Mapping[str, str], cwd: str | None = None,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m uvnb.launch``: resolve the launch for this process's env and cwd as JSON.
+    """``python -m uvnb.launch [--cwd DIR]``: the launch for this env and DIR, as JSON.
 
     uv's progress lines go to stderr (the provisioner copies them into the server log);
     stdout carries exactly one JSON object.
@@ -210,7 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         if line.strip():
             print(line, file=sys.stderr, flush=True)
 
-    launch = resolve(os.environ, os.getcwd(), on_line=say)
+    args = list(sys.argv[1:] if argv is None else argv)
+    cwd = args[args.index("--cwd") + 1] if "--cwd" in args else os.getcwd()
+    with contextlib.suppress(OSError):
+        os.chdir(cwd)  # uv sees the same folder as the kernel will (sys.path[0] stays put)
+    launch = resolve(os.environ, cwd, on_line=say)
     sys.stdout.write(json.dumps(asdict(launch)) + "\n")
     return 0
 

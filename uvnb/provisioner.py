@@ -29,6 +29,10 @@ from uvnb.launch import Launch, fallback
 
 #: ``python -m uvnb.launch`` with this module's Python; tests may monkeypatch it.
 LAUNCH_COMMAND = [sys.executable, "-m", "uvnb.launch"]
+#: Where that process runs: ``-m`` puts its cwd first on ``sys.path``, so running it in the
+#: notebook's folder would let a user's ``json.py`` or ``uv.py`` shadow modules. The folder
+#: holding the uvnb package is on ``sys.path`` anyway; the kernel's cwd goes in ``--cwd``.
+_NEUTRAL_CWD = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
@@ -58,8 +62,9 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
         env = {**environ, **self.env_vars()}
         try:
             proc = await asyncio.create_subprocess_exec(
-                *LAUNCH_COMMAND, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+                *LAUNCH_COMMAND, "--cwd", cwd, cwd=_NEUTRAL_CWD, env=env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE)
             out, _ = await asyncio.gather(proc.stdout.read(), self._log_lines(proc.stderr))
             await proc.wait()
             launch = Launch(**json.loads(out.decode()))
