@@ -71,9 +71,22 @@ def run_fallback(argv: list[str], message: str | None = None) -> int:
     return 0
 
 
+def _unshadow() -> None:
+    """Drop the notebook folder that ``python -m`` put first on ``sys.path``.
+
+    Jupyter starts this launcher in the notebook's folder; a user's ``json.py`` or ``uv.py``
+    there must not replace the modules uvnb imports next (unless the folder is uvnb's own
+    checkout, from which uvnb itself was imported).
+    """
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.getcwd() and \
+            not os.path.exists(os.path.join(os.getcwd(), "uvnb", "__init__.py")):
+        del sys.path[0]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Prepare the notebook's env and exec its kernel; on failure, serve the fallback."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    _unshadow()
     if "--fallback" in argv:
         argv.remove("--fallback")
         return run_fallback(argv)
