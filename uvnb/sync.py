@@ -13,11 +13,13 @@ import os
 import time
 
 from uvnb import envs
+from uvnb.errors import UvError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from uvnb import python
     from uvnb.notebook import Notebook
 
 
@@ -136,35 +138,68 @@ def sync(notebook: Notebook, *, offline: bool = False,
     if env is not None:
         return SyncResult(env, seconds=time.monotonic() - started)
     from uvnb import lock as lock_mod
-    from uvnb import uv
 
     interp = lock_mod.interpreter_for(notebook)
-    change = lock_mod.relock(notebook, offline=offline, interp=interp)
-    locked = change.lock_text != notebook.lock_text
-    change.apply(notebook)
-    assert notebook.lock_text is not None
-    key = envs.env_key(notebook.lock_text, interp.path, interp.version_text)
+    locked = False
+    if notebook.lock_text is None or envs.ready(_key(notebook, interp)) is not None:
+        # No lock yet, or the env exists and only the spec/lock agreement is unknown:
+        # `uv lock` answers both (a ~25 ms no-op when the lock is current).
+        locked = _relock(notebook, interp, offline)
     built, installed = False, []
-    env = envs.ready(key)
+    env = envs.ready(_key(notebook, interp))
     if env is None:
-        with envs._FileLock(key):
-            env = envs.ready(key)
+        try:
+            env, installed = _build(notebook, interp, offline, on_line)
+        except UvError as exc:
+            # `uv sync --locked` refuses a lock that no longer fits the spec: relock, retry.
+            if "needs to be updated" not in exc.stderr:
+                raise
+            locked = _relock(notebook, interp, offline) or locked
+            env = envs.ready(_key(notebook, interp))
             if env is None:
-                with lock_mod.materialised(notebook) as script:
-                    try:
-                        for args in envs.build_commands(key, interp.path, script.path, offline):
-                            proc = uv.run(args, env=envs.env_vars(key),
-                                          what=f"build the env of {notebook.path}")
-                            installed += _installed_lines(proc.stderr, on_line)
-                    except BaseException:
-                        envs.discard(key)
-                        raise
-                env = envs.write_marker(key, interp.path, interp.version_text,
-                                        notebook.lock_text)
-                built = True
+                env, installed = _build(notebook, interp, offline, on_line)
+        built = True
     _remember(notebook, env)
     return SyncResult(env, built=built, locked=locked, installed=installed,
                       seconds=time.monotonic() - started)
+
+
+def _key(notebook: Notebook, interp: python.Interpreter) -> str:
+    return envs.env_key(notebook.lock_text or "", interp.path, interp.version_text)
+
+
+def _relock(notebook: Notebook, interp: python.Interpreter, offline: bool) -> bool:
+    from uvnb import lock as lock_mod
+
+    change = lock_mod.relock(notebook, offline=offline, interp=interp)
+    changed = change.lock_text != notebook.lock_text
+    change.apply(notebook)
+    return changed
+
+
+def _build(notebook: Notebook, interp: python.Interpreter, offline: bool,
+           on_line: Callable[[str], None] | None) -> tuple[envs.Env, list[str]]:
+    """Build the env for the notebook's current lock, once, under the env's file lock."""
+    from uvnb import lock as lock_mod
+    from uvnb import uv
+
+    key = _key(notebook, interp)
+    installed: list[str] = []
+    with envs._FileLock(key):
+        env = envs.ready(key)
+        if env is not None:
+            return env, installed
+        with lock_mod.materialised(notebook) as script:
+            try:
+                for args in envs.build_commands(key, interp.path, script.path, offline):
+                    proc = uv.run(args, env=envs.env_vars(key),
+                                  what=f"build the env of {notebook.path}")
+                    installed += _installed_lines(proc.stderr, on_line)
+            except BaseException:
+                envs.discard(key)
+                raise
+        env = envs.write_marker(key, interp.path, interp.version_text, notebook.lock_text or "")
+    return env, installed
 
 
 def _installed_lines(stderr: str | None, on_line: Callable[[str], None] | None) -> list[str]:
