@@ -134,9 +134,7 @@ def test_failed_build_leaves_no_half_env(cli, make_notebook, fresh_index, uv_env
     cli("add", nb, "omega")
     wheel.unlink()  # the lock now names a file the index lost
     before = nb.read_bytes()
-    res = cli("sync", nb, expect=1)
-    assert res.err.startswith("error:") and "omega" in res.err
-    assert "Traceback" not in res.err
+    assert_user_error(cli("sync", nb, expect=1), "omega", "-v")
     envs = [p for p in os.listdir(uv_env.env_dir) if not p.startswith(".")]
     assert envs == [good.name]
     assert nb.read_bytes() == before

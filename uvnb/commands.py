@@ -123,7 +123,8 @@ def _check_one(path: str) -> str | None:
     except LockMismatch as exc:
         return exc.message
     except UvnbError as exc:
-        return f"{path}: {exc.message}"
+        # Most messages already start with the path; don't say it twice.
+        return exc.message if exc.message.startswith(path) else f"{path}: {exc.message}"
     return None
 
 

@@ -182,4 +182,5 @@ def error_from_stderr(stderr: str, what: str) -> UvError:
     message = f"cannot {what}: {detail}"
     if headline and headline not in detail:
         message = f"cannot {what}: {headline}: {detail}"
-    return UvError(message, uv_hints[0] if uv_hints else None, stderr)
+    return UvError(message, uv_hints[0] if uv_hints else
+                   "run the command again with -v to see uv's full output.", stderr)
