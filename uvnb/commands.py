@@ -152,9 +152,9 @@ def cmd_sync(args: Namespace) -> int:
         raise SpecError(f"{nb.path} has no environment spec.",
                         f"run `uvnb init {nb.path}` or `uvnb add {nb.path} PACKAGE`.")
     with progress(f"syncing the env of {nb.path}"):
-        result = sync.sync(nb, offline=_offline())
+        result = sync.sync(nb, offline=_offline(),
+                           before_relock=lambda: notebook.ensure_writable(nb.path))
     if result.locked:
-        notebook.ensure_writable(nb.path)
         notebook.save(nb)
         _say(args, f"Locked {nb.path} (its spec had changed)")
     for line in result.installed:

@@ -127,11 +127,14 @@ def _remember(notebook: Notebook, env: envs.Env) -> None:
 
 
 def sync(notebook: Notebook, *, offline: bool = False,
-         on_line: Callable[[str], None] | None = None) -> SyncResult:
+         on_line: Callable[[str], None] | None = None,
+         before_relock: Callable[[], None] | None = None) -> SyncResult:
     """Bring the notebook's env in line with its lock, locking first if the spec moved.
 
     Sets ``notebook``'s lock when it changes but does not save the notebook: the caller
     decides (the CLI writes the file; a kernel sends the change to the frontend).
+    ``before_relock`` runs when the lock is about to change and may raise (the CLI checks
+    the notebook is writable), so that nothing is built for a change that cannot be kept.
     """
     started = time.monotonic()
     env = fast_path(notebook)
@@ -144,7 +147,7 @@ def sync(notebook: Notebook, *, offline: bool = False,
     if notebook.lock_text is None or envs.ready(_key(notebook, interp)) is not None:
         # No lock yet, or the env exists and only the spec/lock agreement is unknown:
         # `uv lock` answers both (a ~25 ms no-op when the lock is current).
-        locked = _relock(notebook, interp, offline)
+        locked = _relock(notebook, interp, offline, before_relock)
     built, installed = False, []
     env = envs.ready(_key(notebook, interp))
     if env is None:
@@ -154,7 +157,7 @@ def sync(notebook: Notebook, *, offline: bool = False,
             # `uv sync --locked` refuses a lock that no longer fits the spec: relock, retry.
             if "needs to be updated" not in exc.stderr:
                 raise
-            locked = _relock(notebook, interp, offline) or locked
+            locked = _relock(notebook, interp, offline, before_relock) or locked
             env = envs.ready(_key(notebook, interp))
             if env is None:
                 env, installed = _build(notebook, interp, offline, on_line)
@@ -168,11 +171,14 @@ def _key(notebook: Notebook, interp: python.Interpreter) -> str:
     return envs.env_key(notebook.lock_text or "", interp.path, interp.version_text)
 
 
-def _relock(notebook: Notebook, interp: python.Interpreter, offline: bool) -> bool:
+def _relock(notebook: Notebook, interp: python.Interpreter, offline: bool,
+            before_relock: Callable[[], None] | None = None) -> bool:
     from uvnb import lock as lock_mod
 
     change = lock_mod.relock(notebook, offline=offline, interp=interp)
     changed = change.lock_text != notebook.lock_text
+    if changed and before_relock is not None:
+        before_relock()
     change.apply(notebook)
     return changed
 
