@@ -152,10 +152,10 @@ def test_read_only_notebook_still_syncs(cli, locked_nb):
 def test_read_only_notebook_whose_spec_needs_a_new_lock(cli, locked_nb):
     hand_edit_spec(locked_nb, spec_source(locked_nb).replace('"alpha",', '"alpha", "delta",'))
     locked_nb.chmod(0o444)
-    envs_before = sorted(p.name for p in Path(os.environ["UVNB_ENV_DIR"]).glob("*"))
+    envs_before = sorted(p.name for p in Path(os.environ["UVNB_ENV_DIR"]).glob("[!.]*"))
     refused(cli, locked_nb, "sync", locked_nb, needles=("read-only",))
     # Nothing was built for a lock that could not be recorded.
-    assert sorted(p.name for p in Path(os.environ["UVNB_ENV_DIR"]).glob("*")) == envs_before
+    assert sorted(p.name for p in Path(os.environ["UVNB_ENV_DIR"]).glob("[!.]*")) == envs_before
 
 
 @pytest.mark.parametrize("args", [*EDITS, *READS], ids=lambda a: a[0])
