@@ -89,16 +89,20 @@ def _load_probe_cache() -> dict[str, dict]:
         return {}
 
 
-def _save_probe_cache(cache: dict[str, dict]) -> None:
-    path = _probe_cache_path()
+def _save_json(path: str, data: dict) -> None:
+    """Best effort: these are caches, and a read-only state dir must not break a command."""
     try:
         dirs.ensure(os.path.dirname(path))
         tmp = f"{path}.{os.getpid()}.tmp"
         with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(cache, handle)
+            json.dump(data, handle)
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def _save_probe_cache(cache: dict[str, dict]) -> None:
+    _save_json(_probe_cache_path(), cache)
 
 
 def _probe(paths: list[str]) -> list[Interpreter]:
@@ -201,14 +205,7 @@ def _remember(request: str | None, requires_python: str | None, interp: Interpre
     except (OSError, ValueError):
         data = {}
     data[f"{request}|{requires_python}"] = {"path": interp.path, "version": interp.version}
-    try:
-        dirs.ensure(os.path.dirname(path))
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    _save_json(path, data)
 
 
 def find(request: str | None = None, requires_python: str | None = None,
