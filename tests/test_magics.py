@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,9 +21,8 @@ import pytest
 from jupyter_client import KernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
-from uvnb import kernel_layer, notebook, sync
 from uvnb import lock as lock_mod
-from uvnb.magics import kernel_launch_extras
+from uvnb import notebook
 
 pytestmark = pytest.mark.slow
 
@@ -91,32 +89,26 @@ class Kernel:
 @pytest.fixture
 def start_kernel(uv_env: Any, layer_dir: Path, tmp_path: Path,
                  monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """``start_kernel(notebook_path=None, uvnb=True)``: a kernel like the launcher starts."""
+    """``start_kernel(path, uvnb=True)``: a kernel as ``uvnb.launch.prepare`` starts it."""
     monkeypatch.setenv("UVNB_LAYER_INDEX", "https://pypi.org/simple")
     monkeypatch.setenv("UVNB_LAYER_DIR", str(layer_dir))
     started: list[Kernel] = []
 
     def start(path: Path, *, uvnb: bool = True) -> Kernel:
-        nb = notebook.load(path)
-        result = sync.sync(nb)
-        notebook.save(nb)  # the launcher records a lock it had to make
-        layer = kernel_layer.ensure_layer(lock_mod.interpreter_for(nb))
-        kernel_layer.attach(result.env.site_packages, layer)
-        argv, extra_env, folders = kernel_launch_extras() if uvnb else ([], {}, [])
-        env = dict(os.environ, **extra_env)
-        if uvnb:
-            env.update(UVNB_NOTEBOOK=str(path), UVNB_SERVER_PYTHON=sys.executable,
-                       UVNB_ENV=result.env.path, UVNB_KERNEL="1",
-                       UVNB_STARTUP_MESSAGE="uvnb: env ready")
-        else:
+        from uvnb.launch import prepare
+
+        launch = prepare(str(path))  # what the provisioner and the argv launcher both run
+        assert launch.error is None, launch.error
+        argv, env = launch.argv, dict(os.environ, **launch.env)
+        if not uvnb:  # the same env, started as a plain ipykernel
+            argv = argv[:5]
+            for name in ("UVNB_KERNEL", "UVNB_NOTEBOOK", "UVNB_SERVER_PYTHON", "UVNB_ENV"):
+                env.pop(name, None)
             env["UVNB_UV"] = uv_env.uv_bin  # uv is not installed in the notebook's env
-        if folders:
-            env["PYTHONPATH"] = os.pathsep.join(folders)
         spec_dir = tmp_path / "kernels" / "uvnbtest"
         spec_dir.mkdir(parents=True, exist_ok=True)
         (spec_dir / "kernel.json").write_text(json.dumps({
-            "argv": [result.env.python, "-m", "ipykernel_launcher", "-f",
-                     "{connection_file}", *argv],
+            "argv": argv,
             "display_name": "uvnb test", "language": "python"}))
         ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
         km = KernelManager(kernel_name="uvnbtest", kernel_spec_manager=ksm)
@@ -134,13 +126,13 @@ def test_add_then_import_and_recorded_on_disk(make_notebook: Any, start_kernel: 
     path = make_notebook(dependencies=("alpha<2",), requires_python=">=3.12")
     kernel = start_kernel(path)
     out, err = kernel.run("import alpha; print(alpha.VALUE)")
-    assert out.startswith("uvnb: env ready\n")  # UVNB_STARTUP_MESSAGE, once
+    assert out.startswith("uvnb: built the env")  # UVNB_STARTUP_MESSAGE, first cell only
     assert "alpha 1.1.0" in out and not err
 
     started = time.monotonic()
     out, err = kernel.run("%add epsilon")
     elapsed = time.monotonic() - started
-    assert "+ epsilon==3.0.0" in out and not err, err
+    assert out.startswith("+ epsilon==3.0.0\nEnv ready in") and not err, (out, err)
     assert "written on disk: no JupyterLab frontend is connected" in out
     out, err = kernel.run("import epsilon; print(epsilon.VALUE)")
     assert out.strip() == "epsilon 3.0.0", err
@@ -184,10 +176,16 @@ def test_deps_table(make_notebook: Any, start_kernel: Any) -> None:
     kernel = start_kernel(path)
     out, err = kernel.run("%deps")
     assert not err, err
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
-    assert rows["beta"][:3] == ["beta", "2.0.0", "direct"]
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("package "))
+    rows = {line.split()[0]: line.split() for line in lines[header + 1:]}
+    assert rows["beta"][:3] == ["beta", "2.0.0", "direct"], out
     assert rows["alpha"][:3] == ["alpha", "2.0.0", "indirect"]
     assert rows["ipykernel"][2:] == ["indirect", "kernel", "layer"]
+    assert "`%lock` records this one" in out  # the launcher locked it, the file has none
+    out, err = kernel.run("%lock")
+    assert "+ beta==2.0.0" in out and "written on disk" in out, err
+    assert notebook.load(path).lock_text is not None
 
 
 def test_comm_path_with_fake_frontend(make_notebook: Any, start_kernel: Any) -> None:

@@ -106,6 +106,17 @@ def _site_packages(env: str) -> str | None:
     return os.path.join(lib, versions[0], "site-packages") if versions else None
 
 
+def _ensure_lock(nb: Notebook) -> bool:
+    """Lock a spec that has none, in memory: the kernel started from this lock (the launcher
+    locked it without writing the file), so diffs and ``%deps`` must start from it too."""
+    if nb.spec_source is None or nb.lock_text is not None:
+        return False
+    from uvnb import lock
+
+    lock.relock(nb, offline=_offline()).apply(nb)
+    return True
+
+
 def _record(nb: Notebook) -> dict[str, Any]:
     return {"spec": nb.spec_source, "lock": nb.lock_text, "python": nb.python_request}
 
@@ -130,6 +141,7 @@ def op_add(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     from uvnb import lock
 
     nb = _load(args.notebook, state)
+    _ensure_lock(nb)
     old_lock = nb.lock_text
     change = lock.add(nb, args.items, upgrade=args.upgrade, offline=_offline())
     change.apply(nb)
@@ -140,6 +152,7 @@ def op_remove(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]
     from uvnb import lock
 
     nb = _load(args.notebook, state)
+    _ensure_lock(nb)
     old_lock = nb.lock_text
     change = lock.remove(nb, args.items, offline=_offline())
     change.apply(nb)
@@ -195,6 +208,9 @@ def op_deps(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         parsed = spec.parse(nb.spec_source, nb.path)
         direct = {canonicalize_name(spec.check_requirement(d).name) for d in parsed.dependencies}
     layer = {canonicalize_name(k): v for k, v in layer_packages(args.layer or "").items()}
+    note = None
+    if _ensure_lock(nb):
+        note = "The notebook file has no lock yet; `%lock` records this one."
     rows = []
     for name, version in sorted(lock.locked_versions(nb.lock_text).items()):
         key = canonicalize_name(name)
@@ -207,7 +223,7 @@ def op_deps(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
         if name not in locked:
             rows.append({"name": name, "version": version, "direct": False,
                          "source": "layer"})
-    return {"rows": rows, "python": nb.python_request}
+    return {"rows": rows, "python": nb.python_request, "note": note}
 
 
 def op_write(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:

@@ -57,6 +57,7 @@ class _Kernel:
         self.server_python = os.environ.get("UVNB_SERVER_PYTHON", "")
         self.env = os.environ.get("UVNB_ENV", "")
         self.site_packages = _site_packages_of(self.env)
+        self.layer = _layer_folder(self.site_packages)  # before a switch to a layer-less env
         self.record = None  # type: dict | None  # newer than the file once an update went out
         self.comm = None  # the frontend's comm, after its hello
         self.pending = {}  # type: dict[str, dict]  # update id -> record, until acked
@@ -68,6 +69,15 @@ def _site_packages_of(env: str) -> str:
         return ""
     minor = f"python{sys.version_info[0]}.{sys.version_info[1]}"
     return os.path.join(env, "lib", minor, "site-packages")
+
+
+def _layer_folder(site_packages: str) -> str:
+    """The kernel layer the env is joined to: the first line of its ``.pth`` (``%deps``)."""
+    try:
+        with open(os.path.join(site_packages, "zz_uvnb_kernel_layer.pth")) as handle:
+            return handle.readline().strip()
+    except OSError:
+        return ""
 
 
 STATE = _Kernel()
@@ -100,9 +110,8 @@ def run_op(op: str, args: list, state: dict | None = None) -> dict:
             "--notebook", STATE.notebook, "--json"]
     if STATE.env:
         argv += ["--env", STATE.env]
-    layer = _layer_folder()
-    if layer:
-        argv += ["--layer", layer]
+    if STATE.layer:
+        argv += ["--layer", STATE.layer]
     payload = json.dumps(state if state is not None else _known_state())
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=_child_env())
@@ -138,17 +147,6 @@ def run_op(op: str, args: list, state: dict | None = None) -> dict:
 
 def _known_state() -> dict:
     return dict(STATE.record) if STATE.record is not None else {}
-
-
-def _layer_folder() -> str:
-    """The kernel layer this env is joined to (from its ``.pth``), for ``%deps``."""
-    if not STATE.site_packages:
-        return ""
-    try:
-        with open(os.path.join(STATE.site_packages, "zz_uvnb_kernel_layer.pth")) as handle:
-            return handle.read().strip()
-    except OSError:
-        return ""
 
 
 # --- switching the running kernel to a new env -------------------------------------------
@@ -319,6 +317,8 @@ def magic_deps(line: str) -> None:
     for cells in table:
         padded = (c.ljust(w) for c, w in zip(cells, widths))  # noqa: B905 (3.8 has no strict)
         print("  ".join(padded).rstrip())
+    if answer.get("note"):
+        print(answer["note"])
 
 
 def _guarded(func):
