@@ -80,8 +80,8 @@ def test_switch_env_replaces_site_packages_in_place(tmp_path: Path,
     kside.switch_env(str(tmp_path / "new"), str(new))
     assert sys.path == ["/first", str(new), str(tmp_path / "from-pth"), "/layer"]
     assert os.environ["PATH"].startswith(str(tmp_path / "new" / "bin"))
-    assert kside.stale_packages({"json": ["json"]}, str(tmp_path / "new")) == ["json"]
-    assert kside.stale_packages({"nothere": ["nothere_mod"]}, str(tmp_path / "new")) == []
+    assert kside.kenv.stale_packages({"json": ["json"]}, str(tmp_path / "new")) == ["json"]
+    assert kside.kenv.stale_packages({"nothere": ["nothere_mod"]}, str(tmp_path / "new")) == []
 
 
 def test_error_is_one_paragraph_and_changes_nothing(

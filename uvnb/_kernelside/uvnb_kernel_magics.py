@@ -19,16 +19,16 @@ reply), otherwise the server writes the notebook file atomically. The output say
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import shlex
-import site
 import subprocess
 import sys
 import threading
 import time
 import uuid
+
+import uvnb_kernel_env as kenv
 
 TARGET = "uvnb"
 PROTOCOL_VERSION = 1
@@ -56,28 +56,12 @@ class _Kernel:
         self.notebook = os.environ.get("UVNB_NOTEBOOK", "")
         self.server_python = os.environ.get("UVNB_SERVER_PYTHON", "")
         self.env = os.environ.get("UVNB_ENV", "")
-        self.site_packages = _site_packages_of(self.env)
-        self.layer = _layer_folder(self.site_packages)  # before a switch to a layer-less env
+        self.site_packages = kenv.site_packages_of(self.env)
+        self.layer = kenv.layer_folder(self.site_packages)  # before a switch to a layer-less env
         self.record = None  # type: dict | None  # newer than the file once an update went out
         self.comm = None  # the frontend's comm, after its hello
         self.pending = {}  # type: dict[str, dict]  # update id -> record, until acked
         self.log = []  # type: list[str]  # what happened outside a cell (acks, fallbacks)
-
-
-def _site_packages_of(env: str) -> str:
-    if not env:
-        return ""
-    minor = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-    return os.path.join(env, "lib", minor, "site-packages")
-
-
-def _layer_folder(site_packages: str) -> str:
-    """The kernel layer the env is joined to: the first line of its ``.pth`` (``%deps``)."""
-    try:
-        with open(os.path.join(site_packages, "zz_uvnb_kernel_layer.pth")) as handle:
-            return handle.readline().strip()
-    except OSError:
-        return ""
 
 
 STATE = _Kernel()
@@ -151,45 +135,13 @@ def _known_state() -> dict:
 
 # --- switching the running kernel to a new env -------------------------------------------
 def switch_env(env: str, site_packages: str) -> None:
-    """Put ``site_packages`` where the old env's was on ``sys.path`` (its ``.pth`` too)."""
-    old = STATE.site_packages
-    if site_packages == old:
+    """Use the new env from now on: ``sys.path``, ``PATH``/``VIRTUAL_ENV``, our state."""
+    if site_packages == STATE.site_packages:
         return
-    index = sys.path.index(old) if old in sys.path else 0
-    rest = [p for p in sys.path if p != old]
-    sys.path[:] = rest
-    site.addsitedir(site_packages)  # appends it and what its .pth files name
-    added = [p for p in sys.path[len(rest):] if p not in rest]
-    sys.path[:] = rest[:index] + added + rest[index:]
-    importlib.invalidate_caches()
-    _swap_path_var(STATE.env, env)
+    kenv.replace_site_packages(STATE.site_packages, site_packages)
+    kenv.swap_path_var(STATE.env, env)
     os.environ["UVNB_ENV"] = env
     STATE.env, STATE.site_packages = env, site_packages
-
-
-def _swap_path_var(old_env: str, env: str) -> None:
-    """Shell commands (``!cmd``) should find the new env's scripts, not the old one's."""
-    if not old_env:
-        return
-    old_bin, new_bin = os.path.join(old_env, "bin"), os.path.join(env, "bin")
-    parts = os.environ.get("PATH", "").split(os.pathsep)
-    os.environ["PATH"] = os.pathsep.join(new_bin if p == old_bin else p for p in parts)
-    if os.environ.get("VIRTUAL_ENV") == old_env:
-        os.environ["VIRTUAL_ENV"] = env
-
-
-def stale_packages(changed: dict, env: str) -> list:
-    """Packages that changed or left while one of their modules is loaded from outside ``env``
-    (from the env before this change, or one before it)."""
-    stale = []
-    for name, modules in sorted(changed.items()):
-        for module_name in modules:
-            module = sys.modules.get(module_name)
-            where = getattr(module, "__file__", None) or ""
-            if module is not None and not where.startswith(env + os.sep):
-                stale.append(name)
-                break
-    return stale
 
 
 # --- recording the change in the notebook ------------------------------------------------
@@ -282,7 +234,7 @@ def _change(op: str, line: str, allowed: set = frozenset()) -> None:
     lines.append(f"Env ready in {time.monotonic() - started:.2f} s{importable}.")
     if note:
         lines.append(note)
-    stale = stale_packages(answer.get("changed") or {}, STATE.env)
+    stale = kenv.stale_packages(answer.get("changed") or {}, STATE.env)
     if stale:
         lines.append(f"Restart the kernel to use the new versions of {', '.join(stale)} "
                      "(already imported).")
