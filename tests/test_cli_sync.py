@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 
 import pytest
 from clitools import (
@@ -124,6 +125,20 @@ def test_gc_removes_only_envs_no_notebook_uses(cli, make_notebook):
     assert kept_env.exists() and new_env.exists()
     assert "up to date" in cli("sync", kept, env=NO_UV).out
     assert "removed 0 env(s)" in cli("gc").out
+
+
+def test_gc_keeps_the_env_of_a_running_kernel(cli, make_notebook):
+    nb = make_notebook("running.ipynb", dependencies=("alpha",))
+    env = synced_env(cli("sync", nb))
+    # A kernel runs as `<env>/bin/python …`; its notebook may be deleted while it runs.
+    kernel = subprocess.Popen([str(env / "bin" / "python"), "-c", "import time; time.sleep(60)"])
+    try:
+        nb.unlink()
+        assert "removed 0 env(s)" in cli("gc").out and env.exists()
+    finally:
+        kernel.kill()
+        kernel.wait()
+    assert f"removed env {env.name}" in cli("gc").out and not env.exists()
 
 
 def test_failed_build_leaves_no_half_env(cli, make_notebook, fresh_index, uv_env):

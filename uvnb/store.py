@@ -76,9 +76,38 @@ def describe() -> list[str]:
     return lines
 
 
+def envs_in_running_processes() -> set[str]:
+    """Keys of envs some live process was started from (a kernel runs ``<env>/bin/python``).
+
+    Read from ``/proc/*/cmdline`` (Linux); elsewhere nothing is known and only pointers
+    protect an env. A kernel whose notebook was deleted keeps its env until it exits.
+    """
+    store = os.path.join(dirs.env_dir(), "")
+    found: set[str] = set()
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return found
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                args = handle.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        for arg in args:
+            if arg.startswith(store):
+                found.add(arg[len(store):].split(os.sep, 1)[0])
+    return found
+
+
 def collect(*, dry_run: bool = False) -> tuple[list[str], int]:
-    """Remove envs no existing notebook uses, and stale pointers; return (keys, bytes)."""
-    used = users()
+    """Remove envs no existing notebook or running kernel uses, and stale pointers.
+
+    Returns the removed keys and the bytes freed.
+    """
+    used = dict(users())
+    for key in envs_in_running_processes():
+        used.setdefault(key, [])
     removed, freed = [], 0
     for info in all_envs():
         if info["key"] in used:
