@@ -40,16 +40,20 @@ def layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def kenv(tmp_path_factory: pytest.TempPathFactory, wheel_index: Any, uv_cache_dir: Path,
-         layer_dir: Path, pythons: Any) -> Iterator[Path]:
-    """Module-wide settings like ``uv_env``'s, plus the layer; yields the notebooks' folder."""
+def kenv(tmp_path_factory: pytest.TempPathFactory, wheel_index: Any, layer_dir: Path,
+         pythons: Any) -> Iterator[Path]:
+    """Module-wide settings like ``uv_env``'s, plus the layer; yields the notebooks' folder.
+
+    A uv cache of its own: the layer comes from PyPI, whose index pages would otherwise
+    land in the session cache that other tests expect to hold only the local index.
+    """
     pythons["3.12"]  # skips the module without a real Python 3.12
     root = tmp_path_factory.mktemp("kernels")
     with pytest.MonkeyPatch.context() as mp:
         for name in _CLEARED:
             mp.delenv(name, raising=False)
         mp.setenv("UV_CONFIG_FILE", str(wheel_index.config_file))
-        mp.setenv("UV_CACHE_DIR", str(uv_cache_dir))
+        mp.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
         mp.setenv("UV_PYTHON_DOWNLOADS", "never")
         mp.setenv("UV_NO_PROGRESS", "1")
         mp.setenv("UVNB_ENV_DIR", str(root / "envs"))
