@@ -267,3 +267,30 @@ def make_notebook(tmp_path: Path) -> MakeNotebook:
         return path
 
     return make
+
+
+@pytest.fixture(scope="session")
+def layer_dir(tmp_path_factory: pytest.TempPathFactory, pythons: Pythons) -> Path:
+    """The kernel layer (ipykernel from PyPI) for Python 3.12, built ONCE per session.
+
+    Every test that starts a real kernel shares it (``UVNB_LAYER_DIR``); after this fixture
+    no kernel start needs PyPI. It is built with a uv cache of its own, so PyPI's index pages
+    never reach the session cache, which ``test_wheelhouse`` expects to hold only the local
+    index. ``UVNB_TEST_LAYER_DIR`` keeps the layer across sessions.
+    """
+    from uvnb import kernel_layer, python
+
+    pythons["3.12"]  # skips kernel tests without a real Python 3.12
+    keep = os.environ.get("UVNB_TEST_LAYER_DIR")
+    folder = Path(keep) if keep else tmp_path_factory.mktemp("kernel-layers")
+    work = tmp_path_factory.mktemp("layer-build")
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (*_CLEARED, "UV_CONFIG_FILE"):
+            mp.delenv(name, raising=False)
+        mp.setenv("UV_CACHE_DIR", str(work / "uv-cache"))
+        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
+        mp.setenv("UVNB_STATE_DIR", str(work / "state"))
+        mp.setenv("UVNB_LAYER_DIR", str(folder))
+        mp.setenv("UVNB_LAYER_INDEX", "https://pypi.org/simple")
+        kernel_layer.ensure_layer(python.find("3.12"))
+    return folder

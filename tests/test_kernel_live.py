@@ -2,8 +2,8 @@
 
 ``KernelManager(kernel_name="uvnb").start_kernel(env={..., "JPY_SESSION_NAME": path},
 cwd=folder)`` goes through the provisioner; packages come from the suite's local index,
-ipykernel (the kernel layer) from real PyPI, built once per session into a shared layer
-folder (``UVNB_TEST_LAYER_DIR`` keeps it across sessions). One module-wide env store keeps
+ipykernel (the kernel layer) from real PyPI, built once per session by conftest's
+``layer_dir`` (``UVNB_TEST_LAYER_DIR`` keeps it across sessions). One module-wide env store keeps
 the notebooks' envs warm between tests.
 """
 
@@ -30,13 +30,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.network]
 
 _CLEARED = ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL",
             "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_OFFLINE", "UV_PYTHON", "UVNB_OFFLINE")
-
-
-@pytest.fixture(scope="session")
-def layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The kernel layers (ipykernel per Python): built once per session, from PyPI."""
-    keep = os.environ.get("UVNB_TEST_LAYER_DIR")
-    return Path(keep) if keep else tmp_path_factory.mktemp("kernel-layers")
 
 
 @pytest.fixture(scope="module")

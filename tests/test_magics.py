@@ -4,7 +4,8 @@ Why real kernels: the point of ``%add`` is that the *running* interpreter sees a
 did not exist when it started, and that the notebook file (or the frontend) gets the new spec
 and lock. Each test starts ipykernel the way the uvnb launcher does: the notebook's env built
 by ``uvnb.sync``, the ipykernel layer joined by ``.pth`` (ipykernel from PyPI, once per
-session), and ``uvnb.magics.kernel_launch_extras()`` for the extension.
+session), and ``uvnb.magics.kernel_launch_extras()`` for the extension. The layer is conftest's
+``layer_dir``, shared by every kernel test.
 """
 
 from __future__ import annotations
@@ -25,11 +26,6 @@ from uvnb import lock as lock_mod
 from uvnb import notebook
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def layer_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("uvnb-layers")
 
 
 class Kernel:

@@ -193,10 +193,14 @@ def with_constraints(doc: object, pins: list[str]) -> object:
     return forced
 
 
-def export_project(nb_path: str, dest: str, *, force: bool = False, merge: bool = False,
-                   offline: bool = False) -> project_mod.Project:
-    """Write ``dest/pyproject.toml`` and ``dest/uv.lock`` with the notebook's exact versions."""
-    nb = notebook.load(nb_path)
+def export_project(nb_path: str | notebook.Notebook, dest: str, *, force: bool = False,
+                   merge: bool = False, offline: bool = False) -> project_mod.Project:
+    """Write ``dest/pyproject.toml`` and ``dest/uv.lock`` with the notebook's exact versions.
+
+    ``nb_path`` may be a loaded notebook: a kernel's ``%export`` passes the spec and lock it
+    knows, which can be newer than the file (sent to JupyterLab, not saved yet).
+    """
+    nb = nb_path if isinstance(nb_path, notebook.Notebook) else notebook.load(nb_path)
     parsed = lock.parsed_spec(nb)
     dest = os.path.abspath(dest)
     pyproject = os.path.join(dest, project_mod.PYPROJECT)

@@ -1,10 +1,11 @@
-"""``python -m uvnb.kernel -f CONNECTION_FILE``: the kernelspec's argv, and the fallback kernel.
+"""``python -m uvnb.kernel [--project DIR] -f CONNECTION_FILE``: the argv launcher, the fallback.
 
 Frontends that ignore kernel provisioners (VS Code, nbclient without jupyter_client's
 provisioner machinery, some hosted services) run the kernelspec's argv directly. This module
-then does what the provisioner does — find the notebook, sync its env, join the kernel layer —
-and replaces itself (``os.execve``) with the env's own interpreter running ipykernel, so the
-frontend talks to a kernel in the notebook's env without knowing about uvnb.
+then does what the provisioner does — find the notebook, sync its env (with ``--project``,
+that uv project's), join the kernel layer — and replaces itself (``os.execve``) with the env's
+own interpreter running ipykernel, so the frontend talks to a kernel in the notebook's env
+without knowing about uvnb.
 
 With ``--fallback`` (or when preparing the env fails) it runs the *fallback kernel* instead:
 ipykernel from uvnb's own environment whose every execution answers with the one-paragraph
@@ -90,9 +91,15 @@ def main(argv: list[str] | None = None) -> int:
     if "--fallback" in argv:
         argv.remove("--fallback")
         return run_fallback(argv)
+    project = None
+    if "--project" in argv[:-1]:  # a project kernelspec (`uvnb kernel install --project`)
+        index = argv.index("--project")
+        project = argv[index + 1]
+        del argv[index:index + 2]
     connection = _connection_file(argv)
     if connection is None:
-        print("usage: python -m uvnb.kernel -f CONNECTION_FILE", file=sys.stderr)
+        print("usage: python -m uvnb.kernel [--project DIR] -f CONNECTION_FILE",
+              file=sys.stderr)
         return 2
     from uvnb import launch
 
@@ -100,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
         if line.strip():
             print(line, file=sys.stderr, flush=True)
 
-    plan = launch.resolve(os.environ, os.getcwd(), on_line=say)
+    plan = launch.resolve(os.environ, os.getcwd(), on_line=say, project=project,
+                          server_root=os.environ.get("UVNB_SERVER_ROOT") or None)
     if plan.error is not None:
         print(plan.error, file=sys.stderr, flush=True)
         return run_fallback(argv, plan.error)

@@ -11,6 +11,9 @@ open notebook (not yet saved) is ahead of the file on disk, so the kernel passes
 known ``{"spec", "lock", "python"}`` on stdin and these replace what the file says. The file
 still supplies everything else (its path, and all cells and outputs for ``write``).
 
+In a project kernel (``--project ROOT``) the ops are :mod:`uvnb.project_ops`: ``uv add`` & co.
+on the project instead of the notebook.
+
 Output: ``{"ok": true, …}`` or ``{"ok": false, "error": "error: …\\nhint: …"}`` (exit 0 both
 ways: a user mistake is an answer, not a crash; exit 1 is left to real bugs).
 """
@@ -238,8 +241,23 @@ def op_write(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     return {"written": written}
 
 
+def op_export(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
+    """``%export DIR``: like ``uvnb export NB --to DIR``, from the kernel's newest spec/lock."""
+    from uvnb.errors import UvnbError
+    from uvnb.export import export_project
+
+    if len(args.items) != 1:
+        raise UvnbError("%export takes one folder, e.g. `%export ../project`.",
+                        "add --merge to merge into an existing project, --force to replace it.")
+    nb = _load(args.notebook, state)
+    result = export_project(nb, args.items[0], force=args.force, merge=args.merge,
+                            offline=_offline())
+    return {"message": f"Exported {nb.path} to {result.pyproject} and {result.lock_path}; "
+                       f"`uv sync --locked --project {result.root}` reproduces its env."}
+
+
 OPS = {"add": op_add, "remove": op_remove, "lock": op_lock, "sync": op_sync,
-       "python": op_python, "deps": op_deps, "write": op_write}
+       "python": op_python, "deps": op_deps, "write": op_write, "export": op_export}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -250,6 +268,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--env", default=None, help="the env the kernel runs in now")
     parser.add_argument("--layer", default=None, help="the kernel layer folder")
     parser.add_argument("--upgrade", action="store_true")
+    parser.add_argument("--project", default=None,
+                        help="the uv project of a project kernel (its ops: uvnb.project_ops)")
+    parser.add_argument("--group", default=None, help="project kernels: uv's --group")
+    parser.add_argument("--dev", action="store_true", help="project kernels: uv's --dev")
+    parser.add_argument("--force", action="store_true", help="%%export: replace a project")
+    parser.add_argument("--merge", action="store_true", help="%%export: merge into a project")
     parser.add_argument("--json", action="store_true", help="read state on stdin (JSON)")
     return parser
 
@@ -262,8 +286,13 @@ def main(argv: list[str] | None = None) -> int:
         state = json.loads(text) if text.strip() else {}
     from uvnb.errors import UvnbError
 
+    handler = OPS[args.op]
+    if args.project and args.op != "write":
+        from uvnb.project_ops import OPS as PROJECT_OPS
+
+        handler = PROJECT_OPS[args.op]
     try:
-        answer = {"ok": True, **OPS[args.op](args, state)}
+        answer = {"ok": True, **handler(args, state)}
     except UvnbError as exc:
         answer = {"ok": False, "error": exc.render()}
     sys.stdout.write(json.dumps(answer))

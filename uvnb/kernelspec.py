@@ -96,7 +96,8 @@ def uninstall(name: str = NAME) -> str:
 
 
 def list_specs() -> list[tuple[str, str, bool]]:
-    """``(name, folder, is_uvnb)`` for every kernelspec Jupyter can see."""
+    """``(name, folder, is_uvnb)`` for every kernelspec Jupyter can see (see :func:`spec_project`
+    for a project kernel's project)."""
     from jupyter_client.kernelspec import KernelSpecManager
 
     rows = []
@@ -111,14 +112,21 @@ def list_specs() -> list[tuple[str, str, bool]]:
     return rows
 
 
-def install_project_kernel(args: Namespace) -> int:
-    """``uvnb kernel install --project DIR``: a kernel bound to a uv project (project.py)."""
+def spec_project(folder: str) -> str | None:
+    """The uv project a kernelspec folder is bound to (``metadata.uvnb.project``), if any."""
     try:
-        from uvnb.project import install_project_kernelspec
-    except ImportError:
-        raise UvnbError("per-project kernels (`--project`) need uvnb's project support, "
-                        "which this installation does not have.",
-                        "install the kernel without --project, or upgrade uvnb.") from None
+        with open(os.path.join(folder, "kernel.json"), encoding="utf-8") as handle:
+            meta = json.load(handle).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    project = (meta.get("uvnb") or {}).get("project") if isinstance(meta, dict) else None
+    return project if isinstance(project, str) else None
+
+
+def install_project_kernel(args: Namespace) -> int:
+    """``uvnb kernel install --project DIR``: a kernel bound to a uv project."""
+    from uvnb.project_kernel import install_project_kernelspec
+
     return int(install_project_kernelspec(args) or 0)
 
 
@@ -127,7 +135,9 @@ def cli_kernel(args: Namespace) -> int:
     quiet = getattr(args, "quiet", False)
     if args.action == "list":
         for name, folder, ours in list_specs():
-            print(f"{'*' if ours else ' '} {name:<24} {folder}")
+            project = spec_project(folder) if ours else None
+            bound = f"  (project {project})" if project else ""
+            print(f"{'*' if ours else ' '} {name:<24} {folder}{bound}")
         return 0
     name = args.name or NAME
     if args.action == "uninstall":

@@ -14,10 +14,12 @@ Finding the notebook (first hit wins):
    ``-<uuid>`` (consoles, some frontends) is stripped before trying again.
 2. The only ``.ipynb`` in the kernel's cwd (jupyter_server starts kernels in the notebook's
    folder), when there is exactly one; several make the guess unsafe, so none is taken.
-3. Otherwise, and for a notebook without a spec of its own: the *default env*, an env with no
-   packages on the default Python, kept as a small notebook of uvnb's own in the state dir
-   (so its lock survives and later starts take the no-uv fast path). The user's notebook is
-   never written by a kernel start.
+
+Which env (:func:`uvnb.project_launch.choose_project`, first hit wins): a project kernel's
+own project; a notebook's own spec; the nearest uv project above the notebook
+(kernel-per-project); else the *default env*, an env with no packages on the default Python,
+kept as a small notebook of uvnb's own in the state dir (so its lock survives and later
+starts take the no-uv fast path). The user's notebook is never written by a kernel start.
 
 ``python -m uvnb.launch`` runs :func:`prepare` and prints the launch as JSON: the provisioner
 runs it as an async subprocess so that the Jupyter server's event loop never blocks.
@@ -33,8 +35,12 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
 
 from uvnb.errors import UvnbError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from uvnb.python import Interpreter
 
 CONNECTION_FILE = "{connection_file}"
 _UUID_TAIL = re.compile(r"[-_]?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$",
@@ -136,10 +142,9 @@ def prepare(nb_path: str | None, *, environ: Mapping[str, str] | None = None,
     Raises :class:`UvnbError` when the env cannot be made; callers turn that into
     :func:`fallback`.
     """
-    from uvnb import kernel_layer, notebook, sync, uv
+    from uvnb import notebook, sync, uv
     from uvnb.python import Interpreter
 
-    environ = os.environ if environ is None else environ
     nb = notebook.load(nb_path) if nb_path else None
     target = nb if nb is not None and nb.spec_source is not None else default_notebook()
     result = sync.sync(target, offline=uv.offline_requested(), on_line=on_line)
@@ -147,29 +152,48 @@ def prepare(nb_path: str | None, *, environ: Mapping[str, str] | None = None,
         notebook.save(target)  # our own default-env notebook: keep its lock for next time
     env = result.env
     interp = Interpreter(env.interpreter, tuple(int(p) for p in env.python_version.split(".")))
+    launch, layer_built, layer_seconds = kernel_launch(
+        env.path, env.python, env.site_packages, interp, nb_path, environ)
+    message = _describe(result, layer_built, layer_seconds, nb_path)
+    if message:
+        launch.env["UVNB_STARTUP_MESSAGE"] = launch.message = message
+    return launch
+
+
+def kernel_launch(env_path: str, env_python: str, site_packages: str, interp: Interpreter,
+                  nb_path: str | None, environ: Mapping[str, str] | None = None,
+                  extra: Mapping[str, str] | None = None) -> tuple[Launch, bool, float]:
+    """Join the kernel layer (and the magics) to a ready env and build its ipykernel launch.
+
+    Shared by notebook envs and project envs (:mod:`uvnb.project_launch`), so both kinds of
+    kernel get the same variables and magics. Returns the launch, whether the layer had to
+    be built, and how long that took (for the start-up message).
+    """
+    from uvnb import kernel_layer, uv
+
+    environ = os.environ if environ is None else environ
     started = time.monotonic()
     layer_built = kernel_layer.layer_ready(interp) is None
     layer = kernel_layer.ensure_layer(interp, offline=uv.offline_requested())
     layer_seconds = time.monotonic() - started
     extra_argv, extra_env, extra_paths = _magics_extras()
-    kernel_layer.attach(env.site_packages, layer, extra_paths)
+    kernel_layer.attach(site_packages, layer, extra_paths)
     kernel_env = {
         **passthrough_env(environ),
         "UVNB_NOTEBOOK": os.path.abspath(nb_path) if nb_path else "",
         "UVNB_SERVER_PYTHON": sys.executable,
-        "UVNB_ENV": env.path,
+        "UVNB_ENV": env_path,
+        "UVNB_PROJECT": "",
         "UVNB_KERNEL": "1",
-        "VIRTUAL_ENV": env.path,
-        "PATH": os.path.join(env.path, "bin") + os.pathsep + environ.get("PATH", os.defpath),
+        "VIRTUAL_ENV": env_path,
+        "PATH": os.path.join(env_path, "bin") + os.pathsep + environ.get("PATH", os.defpath),
         **extra_env,
+        **(extra or {}),
     }
     kernel_env.pop("UVNB_STARTUP_MESSAGE", None)
     kernel_env.pop("UVNB_FALLBACK_MESSAGE", None)
-    message = _describe(result, layer_built, layer_seconds, nb_path)
-    if message:
-        kernel_env["UVNB_STARTUP_MESSAGE"] = message
-    argv = [env.python, "-m", "ipykernel_launcher", "-f", CONNECTION_FILE, *extra_argv]
-    return Launch(argv, kernel_env, nb_path, message)
+    argv = [env_python, "-m", "ipykernel_launcher", "-f", CONNECTION_FILE, *extra_argv]
+    return Launch(argv, kernel_env, nb_path), layer_built, layer_seconds
 
 
 def fallback(exc: BaseException, nb_path: str | None,
@@ -191,18 +215,28 @@ def fallback(exc: BaseException, nb_path: str | None,
 
 
 def resolve(environ: Mapping[str, str], cwd: str | None = None,
-            on_line: Callable[[str], None] | None = None) -> Launch:
-    """Find the notebook and :func:`prepare` it; any failure gives the fallback launch."""
+            on_line: Callable[[str], None] | None = None, *, project: str | None = None,
+            server_root: str | None = None) -> Launch:
+    """Find the notebook, pick its env (see :func:`uvnb.project_launch.choose_project`) and
+    prepare it; any failure gives the fallback launch."""
     nb_path = None
     try:
+        from uvnb.project_launch import choose_project, prepare_project
+
         nb_path = find_notebook(environ, cwd)
+        chosen = choose_project(nb_path, cwd, project, server_root)
+        if chosen is not None:
+            return prepare_project(chosen, nb_path, environ=environ, on_line=on_line)
         return prepare(nb_path, environ=environ, on_line=on_line)
     except Exception as exc:
         return fallback(exc, nb_path, environ)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m uvnb.launch [--cwd DIR]``: the launch for this env and DIR, as JSON.
+    """``python -m uvnb.launch [--cwd DIR] [--project DIR] [--root DIR]``: the launch, as JSON.
+
+    ``--project`` is a project kernel's own project; ``--root`` the server's root folder,
+    where the search for a project above the notebook stops.
 
     uv's progress lines go to stderr (the provisioner copies them into the server log);
     stdout carries exactly one JSON object.
@@ -212,10 +246,15 @@ def main(argv: list[str] | None = None) -> int:
             print(line, file=sys.stderr, flush=True)
 
     args = list(sys.argv[1:] if argv is None else argv)
-    cwd = args[args.index("--cwd") + 1] if "--cwd" in args else os.getcwd()
+
+    def option(name: str) -> str | None:
+        return args[args.index(name) + 1] if name in args[:-1] else None
+
+    cwd = option("--cwd") or os.getcwd()
     with contextlib.suppress(OSError):
         os.chdir(cwd)  # uv sees the same folder as the kernel will (sys.path[0] stays put)
-    launch = resolve(os.environ, cwd, on_line=say)
+    launch = resolve(os.environ, cwd, on_line=say, project=option("--project"),
+                     server_root=option("--root"))
     sys.stdout.write(json.dumps(asdict(launch)) + "\n")
     return 0
 

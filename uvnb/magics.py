@@ -1,6 +1,6 @@
 """The uvnb magics: how they get into a kernel, and what they do in a kernel uvnb did not start.
 
-Two cases, one set of names (``%add %remove %lock %sync %deps %python %uvnb``):
+Two cases, one set of names (``%add %remove %lock %sync %deps %python %export %uvnb``):
 
 - **A uvnb kernel** (``UVNB_KERNEL=1``): the launcher starts ipykernel with
   :func:`kernel_launch_extras`, which auto-loads the stdlib-only module
@@ -123,5 +123,6 @@ PLAIN_MAGICS = {
     "sync": _needs_uvnb_kernel("sync"),
     "deps": _needs_uvnb_kernel("deps"),
     "python": _needs_uvnb_kernel("python"),
+    "export": _needs_uvnb_kernel("export"),
     "uvnb": _plain_help,
 }

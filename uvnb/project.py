@@ -145,7 +145,8 @@ def interpreter_for(project: Project) -> python.Interpreter:
     return python.find(request, project.requires_python)
 
 
-def _common(interp: python.Interpreter, offline: bool) -> list[str]:
+def common_args(interp: python.Interpreter, offline: bool) -> list[str]:
+    """What every uv call on a project gets: the real interpreter, no progress bars."""
     return ["--python", interp.path, "--no-progress", *(["--offline"] if offline else [])]
 
 
@@ -163,7 +164,7 @@ def check_lock(project: Project, *, offline: bool = False,
                            f"run `{lock_command(project)}` and commit uv.lock.")
     interp = interp or interpreter_for(project)
     try:
-        uv.run(["lock", "--check", *_common(interp, offline), "--project", project.root],
+        uv.run(["lock", "--check", *common_args(interp, offline), "--project", project.root],
                what=f"check the lock of project {project.name}")
     except UvError as exc:
         if "needs to be updated" in exc.stderr:
@@ -175,11 +176,14 @@ def check_lock(project: Project, *, offline: bool = False,
 
 
 def locked_pins(project: Project, *, offline: bool = False,
-                interp: python.Interpreter | None = None) -> list[str]:
-    """``name==version[ ; marker]`` for every package the project's main deps lock to."""
+                interp: python.Interpreter | None = None,
+                default_groups: bool = False) -> list[str]:
+    """``name==version[ ; marker]`` for every package the project's main deps lock to
+    (with ``default_groups``, also its default dependency groups: what ``uv sync`` installs)."""
     interp = interp or interpreter_for(project)
-    proc = uv.run(["export", "--frozen", *_common(interp, offline), *project.package_args(),
-                   "--no-emit-project", "--no-default-groups", "--format", "requirements-txt",
+    groups = [] if default_groups else ["--no-default-groups"]
+    proc = uv.run(["export", "--frozen", *common_args(interp, offline), *project.package_args(),
+                   "--no-emit-project", *groups, "--format", "requirements-txt",
                    "--no-hashes", "--no-header", "--no-annotate"],
                   what=f"read the locked versions of project {project.name}")
     return pins_from_requirements(proc.stdout)
@@ -215,7 +219,7 @@ def env_path(project: Project) -> str:
 
 def _sync_args(project: Project, interp: python.Interpreter, offline: bool, locked: bool,
                groups: Sequence[str]) -> list[str]:
-    args = ["sync", *_common(interp, offline), *project.package_args()]
+    args = ["sync", *common_args(interp, offline), *project.package_args()]
     if locked:
         args.append("--locked")
     for group in groups:
@@ -267,7 +271,8 @@ def _env(project: Project, interp: python.Interpreter) -> ProjectEnv:
     return ProjectEnv(path, os.path.join(path, "bin", "python"), interp)
 
 
-def _read_lock(project: Project) -> str | None:
+def read_lock(project: Project) -> str | None:
+    """The text of the project's ``uv.lock`` (None if it has none), for lock diffs."""
     try:
         with open(project.lock_path, encoding="utf-8") as handle:
             return handle.read()
@@ -281,11 +286,11 @@ def _edit(verb: str, project: Project, args: Sequence[str], group: str | None, d
 
     interp = interpreter_for(project)
     extra = ["--dev"] if dev else (["--group", group] if group else [])
-    before = _read_lock(project)
-    uv.run([verb, *_common(interp, offline), *project.package_args(), *extra, *args],
+    before = read_lock(project)
+    uv.run([verb, *common_args(interp, offline), *project.package_args(), *extra, *args],
            what=f"{verb} {' '.join(args)} {'to' if verb == 'add' else 'from'} project "
                 f"{project.name}")
-    return diff_locks(before, _read_lock(project))
+    return diff_locks(before, read_lock(project))
 
 
 def add(project: Project, requirements: Sequence[str], *, group: str | None = None,
@@ -298,10 +303,3 @@ def remove(project: Project, names: Sequence[str], *, group: str | None = None,
            dev: bool = False, offline: bool = False) -> list[str]:
     """``uv remove`` in the project; returns the lock diff lines."""
     return _edit("remove", project, names, group, dev, offline)
-
-
-def install_project_kernelspec(args: Any) -> int:
-    """``uvnb kernel install --project DIR`` (in :mod:`uvnb.project_kernel`)."""
-    from uvnb.project_kernel import install_project_kernelspec as install
-
-    return install(args)

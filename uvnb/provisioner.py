@@ -35,6 +35,23 @@ LAUNCH_COMMAND = [sys.executable, "-m", "uvnb.launch"]
 _NEUTRAL_CWD = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def server_root(configurable: Any) -> str | None:
+    """The Jupyter server's ``root_dir``, found up the traitlets ``parent`` chain.
+
+    In jupyter_server the chain is provisioner → KernelManager → MappingKernelManager (which
+    has ``root_dir``) → ServerApp; a bare ``KernelManager`` (nbclient, tests) has none, and
+    the search for a project above the notebook then goes up to the file-system root.
+    """
+    seen = 0
+    current = getattr(configurable, "parent", None)
+    while current is not None and seen < 10:
+        root = getattr(current, "root_dir", None)
+        if isinstance(root, str) and root:
+            return os.path.abspath(os.path.expanduser(root))
+        current, seen = getattr(current, "parent", None), seen + 1
+    return None
+
+
 class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
     """A :class:`LocalProvisioner` whose kernel command is the notebook env's ipykernel."""
 
@@ -62,7 +79,8 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
         env = {**environ, **self.env_vars()}
         try:
             proc = await asyncio.create_subprocess_exec(
-                *LAUNCH_COMMAND, "--cwd", cwd, cwd=_NEUTRAL_CWD, env=env,
+                *LAUNCH_COMMAND, "--cwd", cwd, *self._launch_options(), cwd=_NEUTRAL_CWD,
+                env=env,
                 stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE)
             out, _ = await asyncio.gather(proc.stdout.read(), self._log_lines(proc.stderr))
@@ -81,6 +99,18 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
             if launch.message:
                 self.log.info("%s", launch.message)
         return launch
+
+    def _launch_options(self) -> list[str]:
+        """``--project`` of a project kernelspec, ``--root`` of the server (if known)."""
+        options: list[str] = []
+        metadata = getattr(self.kernel_spec, "metadata", None) or {}
+        project = (metadata.get("uvnb") or {}).get("project")
+        if project:
+            options += ["--project", str(project)]
+        root = server_root(self)
+        if root:
+            options += ["--root", root]
+        return options
 
     async def _log_lines(self, stream: asyncio.StreamReader | None) -> None:
         """Copy uv's progress lines into the server log while the env builds."""

@@ -29,6 +29,7 @@ import time
 import uuid
 
 import uvnb_kernel_env as kenv
+import uvnb_kernel_project as kproj
 
 TARGET = "uvnb"
 PROTOCOL_VERSION = 1
@@ -43,10 +44,15 @@ uvnb magics: change this notebook's locked environment from a cell, without a re
   %sync                   make the kernel match the notebook's spec and lock
   %deps                   list locked packages: version, direct or not, kernel layer
   %python VERSION         pin another Python (takes effect after a kernel restart)
+  %export DIR [--merge|--force]  write DIR/pyproject.toml + DIR/uv.lock with these versions
   %uvnb help              this text
 
 Changes are sent to the open notebook in JupyterLab (save it to keep them); without a
-connected frontend uvnb writes the notebook file itself."""
+connected frontend uvnb writes the notebook file itself.
+
+In a project kernel (a notebook without a spec of its own inside a uv project) %add and
+%remove are `uv add`/`uv remove` on the project: its pyproject.toml and uv.lock change, not
+the notebook; `--group NAME` and `--dev` pass through to uv."""
 
 
 class _Kernel:
@@ -56,6 +62,7 @@ class _Kernel:
         self.notebook = os.environ.get("UVNB_NOTEBOOK", "")
         self.server_python = os.environ.get("UVNB_SERVER_PYTHON", "")
         self.env = os.environ.get("UVNB_ENV", "")
+        self.project = os.environ.get("UVNB_PROJECT", "")  # a project kernel: uv add & co.
         self.site_packages = kenv.site_packages_of(self.env)
         self.layer = kenv.layer_folder(self.site_packages)  # before a switch to a layer-less env
         self.record = None  # type: dict | None  # newer than the file once an update went out
@@ -96,6 +103,8 @@ def run_op(op: str, args: list, state: dict | None = None) -> dict:
         argv += ["--env", STATE.env]
     if STATE.layer:
         argv += ["--layer", STATE.layer]
+    if STATE.project:
+        argv += ["--project", STATE.project]
     payload = json.dumps(state if state is not None else _known_state())
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, env=_child_env())
@@ -253,26 +262,6 @@ def magic_python(line: str) -> None:
     print("\n".join(lines))
 
 
-def magic_deps(line: str) -> None:
-    answer = run_op("deps", [])
-    rows = answer.get("rows") or []
-    if not rows:
-        print("No packages locked yet; `%add PACKAGE` adds one.")
-        return
-    sources = {"lock": "lock", "lock+layer": "lock (also in kernel layer)",
-               "layer": "kernel layer"}
-    table = [("package", "version", "kind", "from")]
-    for row in rows:
-        table.append((row["name"], row["version"], "direct" if row["direct"] else "indirect",
-                      sources.get(row["source"], row["source"])))
-    widths = [max(len(r[i]) for r in table) for i in range(4)]
-    for cells in table:
-        padded = (c.ljust(w) for c, w in zip(cells, widths))  # noqa: B905 (3.8 has no strict)
-        print("  ".join(padded).rstrip())
-    if answer.get("note"):
-        print(answer["note"])
-
-
 def _guarded(func):
     """Show a user error as its one paragraph, never a traceback; log out-of-cell events."""
     def magic(line: str = "") -> None:
@@ -280,7 +269,7 @@ def _guarded(func):
             print(STATE.log.pop(0))
         try:
             func(line)
-        except OpError as exc:
+        except (OpError, kproj.UsageError) as exc:
             print(str(exc), file=sys.stderr)
         except ValueError as exc:  # shlex: unbalanced quotes
             print(f"error: cannot read the arguments: {exc}.", file=sys.stderr)
@@ -294,12 +283,23 @@ def _uvnb(line: str) -> None:
     print(HELP)
 
 
+def _changer(op: str, allowed: set = frozenset()):
+    """The notebook's own env (``_change``), or the project's in a project kernel."""
+    def magic(line: str) -> None:
+        if STATE.project:
+            kproj.project_change(run_op, op, line)
+        else:
+            _change(op, line, allowed)
+    return magic
+
+
 MAGICS = {
-    "add": lambda line: _change("add", line, {"--upgrade"}),
-    "remove": lambda line: _change("remove", line),
-    "lock": lambda line: _change("lock", line, {"--upgrade"}),
-    "sync": lambda line: _change("sync", line),
-    "deps": magic_deps,
+    "add": _changer("add", {"--upgrade"}),
+    "remove": _changer("remove"),
+    "lock": _changer("lock", {"--upgrade"}),
+    "sync": _changer("sync"),
+    "deps": lambda line: kproj.magic_deps(run_op, line),
+    "export": lambda line: kproj.magic_export(run_op, line),
     "python": magic_python,
     "uvnb": _uvnb,
 }
