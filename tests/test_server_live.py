@@ -265,6 +265,20 @@ def test_restart_picks_up_a_lock_changed_on_disk(server: Server, make_notebook: 
     assert probe(server, kernel_id)[1] != prefix  # a new lock, a new env
 
 
+def test_restart_after_rename_follows_the_notebook(server: Server, make_notebook: Any) -> None:
+    """A rename in Lab (contents PATCH + session PATCH) reaches the kernel's next start."""
+    locked_notebook(server, make_notebook, "ren/other.ipynb")  # two notebooks: no cwd guess
+    old = locked_notebook(server, make_notebook, "ren/old.ipynb", ("alpha<2", "delta<1.2"))
+    kernel_id = server.open("ren/old.ipynb")
+    session = next(s for s in server.api("GET", "sessions") if s["kernel"]["id"] == kernel_id)
+    server.api("PATCH", "contents/ren/old.ipynb", json={"path": "ren/new.ipynb"})
+    server.api("PATCH", f"sessions/{session['id']}",
+               json={"path": "ren/new.ipynb", "name": "new.ipynb"})
+    server.api("POST", f"kernels/{kernel_id}/restart")
+    assert probe(server, kernel_id)[2] == str(old.with_name("new.ipynb"))
+    assert server.run(kernel_id, "import delta")["error"] is None
+
+
 BROKEN_SPEC = '# /// script\n# requires-python = ">=3.12"\n# dependencies = ["alpha"\n# ///'
 
 
