@@ -2,7 +2,7 @@
 
 One server per module, started as a subprocess exactly as a user would (``python -m
 jupyterlab``), with every Jupyter folder in tmp (the machine's config stays out), packages from
-the suite's local index, ipykernel (the kernel layer) from PyPI into a private layer folder and
+the suite's local index, the kernel layer (ipykernel) from conftest's ``layer_dir`` and
 a uv cache of its own (the session cache must only ever see the local index, see
 ``test_wheelhouse.py``). Notebooks are opened the way JupyterLab opens them (``POST
 /api/sessions``) and driven over the server's kernel websocket with the JSON message protocol.
@@ -55,11 +55,10 @@ def server_env(base: Path, wheel_index: Any, layer_dir: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, wheel_index: Any,
-           pythons: Any) -> Iterator[Server]:
-    pythons["3.12"]  # skips the module without a real Python 3.12
+           layer_dir: Path) -> Iterator[Server]:
+    """``jupyter lab`` on a tmp root; the kernel layer is conftest's (built once, from PyPI)."""
     base = tmp_path_factory.mktemp("lab")
-    keep = os.environ.get("UVNB_TEST_LAYER_DIR")
-    env = server_env(base, wheel_index, Path(keep) if keep else base / "layers")
+    env = server_env(base, wheel_index, layer_dir)
     root = base / "root"
     root.mkdir()
     installed = subprocess.run(
