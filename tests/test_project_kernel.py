@@ -115,6 +115,7 @@ def test_notebook_in_a_project_runs_in_its_env_and_add_changes_the_project(pk: P
         assert rows["ipykernel"][2:] == ["indirect", "kernel", "layer"]
         assert "Project demo" in deps
         assert "does not know --bogus" in _stderr(kc, "%add --bogus x")
+        assert "already are the exported form" in _stderr(kc, "%export out")
     finally:
         stop(km, kc)
 
@@ -124,6 +125,8 @@ def test_notebook_in_a_project_runs_in_its_env_and_add_changes_the_project(pk: P
         assert prefix.startswith(os.environ["UVNB_ENV_DIR"]) and project == ""
         assert run(kc, "import beta")["error"] is None
         assert run(kc, "import epsilon")["error"]["ename"] == "ModuleNotFoundError"
+        exported = run(kc, f"%export {pk / 'exported'}")["stdout"]
+        assert "uv sync --locked" in exported and (pk / "exported" / "uv.lock").exists()
     finally:
         stop(km, kc)
 
@@ -272,3 +275,22 @@ def test_wheel_ships_the_server_config() -> None:
     assert ('"jupyter-config/jupyter_server_config.d/uvnb.json" = '
             '"etc/jupyter/jupyter_server_config.d/uvnb.json"') in (
         here / "pyproject.toml").read_text()
+
+
+def test_export_op_and_its_project_kernel_answer(uv_env: Any, make_notebook: Any,
+                                                 tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """``%export DIR`` runs ``kernel_ops export``: the notebook's versions as a uv project."""
+    from uvnb import kernel_ops
+
+    path = make_notebook(dependencies=("alpha==1.1.0",))
+    out = tmp_path / "out"
+    assert kernel_ops.main(["export", str(out), "--notebook", str(path)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["ok"], answer
+    assert "uv sync --locked" in answer["message"]
+    assert 'version = "1.1.0"' in (out / "uv.lock").read_text()
+    assert kernel_ops.main(["export", str(tmp_path / "x"), "--notebook", str(path),
+                            "--project", str(out)]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert not answer["ok"] and "already are the exported form" in answer["error"]
