@@ -243,3 +243,30 @@ def test_measure_warm_start(kenv: Path) -> None:
                   for _ in range(3))
     print(f"\nwarm start to first execution: uvnb {uvnb_s:.2f} s, plain ipykernel "
           f"{plain_s:.2f} s (overhead {uvnb_s - plain_s:+.2f} s)")
+
+
+def test_warm_start_skips_the_launch_subprocess(kenv: Path, monkeypatch: Any) -> None:
+    """Nothing changed: the provisioner starts the kernel without `python -m uvnb.launch`."""
+    from uvnb import provisioner
+
+    path = write_notebook(kenv, "warm.ipynb", ("alpha",))
+    km, kc = start(path)
+    prefix = probe(kc)[1]
+    stop(km, kc)
+    # With the launch step made impossible, only the in-process quick path can succeed.
+    monkeypatch.setattr(provisioner, "LAUNCH_COMMAND", ["/bin/false"])
+    km, kc = start(path)
+    try:
+        assert probe(kc)[1] == prefix
+    finally:
+        stop(km, kc)
+    # Any change to the file (here: a new cell) sends it back through the full launch.
+    nb = notebook.load(path)
+    nb.data["cells"].append({"cell_type": "code", "execution_count": None, "id": "new",
+                             "metadata": {}, "outputs": [], "source": "1"})
+    notebook.save(nb)
+    km, kc = start(path)
+    try:
+        assert run(kc, "1")["error"]["ename"] == "UvnbEnvironmentError"
+    finally:
+        stop(km, kc)

@@ -214,6 +214,36 @@ def fallback(exc: BaseException, nb_path: str | None,
     return Launch(argv, env, nb_path, error=text)
 
 
+def quick_launch(environ: Mapping[str, str], cwd: str) -> Launch | None:
+    """The launch without a subprocess, when nothing at all needs doing; else None.
+
+    True only for a notebook whose *file* is byte-identical to its last verified sync (so it
+    has its own spec, which wins over any project) and whose env and kernel layer are
+    complete: a few file reads and one hash, cheap enough for the server's event loop, and
+    it saves the ~60 ms of starting ``python -m uvnb.launch``. Settings must be those of
+    this process: the caller checks that.
+    """
+    from uvnb import kernel_layer, sync
+    from uvnb.python import Interpreter
+
+    nb_path = find_notebook(environ, cwd)
+    if nb_path is None:
+        return None
+    env = sync.quick_check(nb_path)
+    if env is None:
+        return None
+    try:
+        version = tuple(int(p) for p in env.python_version.split("."))
+    except ValueError:
+        return None
+    interp = Interpreter(env.interpreter, version)
+    if kernel_layer.layer_ready(interp) is None:
+        return None
+    launch, _, _ = kernel_launch(env.path, env.python, env.site_packages, interp, nb_path,
+                                 environ)
+    return launch
+
+
 def resolve(environ: Mapping[str, str], cwd: str | None = None,
             on_line: Callable[[str], None] | None = None, *, project: str | None = None,
             server_root: str | None = None) -> Launch:

@@ -25,7 +25,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 
 from uvnb.config import UvnbConfig
-from uvnb.launch import Launch, fallback
+from uvnb.launch import Launch, fallback, quick_launch
 
 #: ``python -m uvnb.launch`` with this module's Python; tests may monkeypatch it.
 LAUNCH_COMMAND = [sys.executable, "-m", "uvnb.launch"]
@@ -77,6 +77,11 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
         session = environ.get("JPY_SESSION_NAME") or "(no JPY_SESSION_NAME)"
         self.log.info("uvnb: preparing the kernel environment for %s", session)
         env = {**environ, **self.env_vars()}
+        quick = self._quick(environ, env, cwd)
+        if quick is not None:
+            self.log.info("uvnb: kernel for %s ready in %.3f s (nothing changed): %s",
+                          quick.notebook, time.monotonic() - started, quick.argv[0])
+            return quick
         try:
             proc = await asyncio.create_subprocess_exec(
                 *LAUNCH_COMMAND, "--cwd", cwd, *self._launch_options(), cwd=_NEUTRAL_CWD,
@@ -99,6 +104,23 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
             if launch.message:
                 self.log.info("%s", launch.message)
         return launch
+
+    def _quick(self, environ: dict[str, str], env: dict[str, str], cwd: str) -> Launch | None:
+        """:func:`uvnb.launch.quick_launch` in this process, when that is safe.
+
+        Not for project kernelspecs, and only when every uvnb/uv setting the launch step would
+        see equals this server process's own (uvnb reads its settings from ``os.environ``).
+        """
+        if self._launch_options()[:1] == ["--project"]:
+            return None
+        keys = {k for k in (*env, *os.environ) if k.startswith(("UVNB_", "UV_"))}
+        if any(env.get(k) != os.environ.get(k) for k in keys):
+            return None
+        try:
+            return quick_launch(environ, cwd)
+        except Exception:  # the subprocess path explains any real problem
+            self.log.debug("uvnb: quick launch check failed", exc_info=True)
+            return None
 
     def _launch_options(self) -> list[str]:
         """``--project`` of a project kernelspec, ``--root`` of the server (if known)."""
