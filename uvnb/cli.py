@@ -189,9 +189,13 @@ def main(argv: list[str] | None = None) -> int:
     quick = _fast_sync(argv)
     if quick is not None:
         return quick
-    known = {name for name, _ in COMMANDS}
-    only = argv[0] if argv and argv[0] in known else None
-    args = _parser(only).parse_args(argv)
+    from uvnb import fastargs
+
+    args = fastargs.parse(argv)
+    if args is None:
+        known = {name for name, _ in COMMANDS}
+        only = argv[0] if argv and argv[0] in known else None
+        args = _parser(only).parse_args(argv)
     if args.command is None:
         _parser().print_help()
         return 0

@@ -10,7 +10,6 @@ results are cached by (path, mtime) so that a warm lookup starts no process at a
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 
@@ -63,6 +62,7 @@ def _uv_python_dir() -> str:
 
 def _named_installs(root: str) -> list[Interpreter]:
     """Interpreters in folders named after their version (pyenv and uv-managed)."""
+    import glob
     import re
 
     found = []
@@ -136,6 +136,7 @@ def _probe(paths: list[str]) -> list[Interpreter]:
 
 
 def _system_candidates() -> list[str]:
+    import glob
     import re
 
     shims = os.path.join(_pyenv_root(), "shims")
