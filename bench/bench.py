@@ -1,6 +1,6 @@
-"""uvnb benchmark: uvnb vs its floor (plain uv on the same PEP 723 script) vs juv (issue #3).
+"""uvnb benchmark: uvnb vs its floors (uv, plain ipykernel, %pip) vs juv (issues #3 and #4).
 
-Run through ``bench/run`` (``--quick`` for a ~1 min smoke run). Every scenario runs its
+Run through ``bench/run`` (``--quick`` for a ~2 min smoke run). Every scenario runs its
 variants side by side: a discarded warm-up round, then N rounds; inside a round the variants
 run in a rotating order so that drift (cache, CPU clock, page cache) hits all of them alike.
 Each round of each variant gets its own fresh copy of the notebook/script it may mutate
@@ -19,9 +19,14 @@ How to add a scenario
 2. Decorate it with ``@scenario("key")``; the registry keeps declaration order.
 3. Scenarios that are not "time N commands" (e.g. disk use) return a ``Report`` instead:
    a free-form markdown body plus optional ``Target``-like checks.
-Kernel scenarios (kernel start vs plain ipykernel vs ``uv run --with ipykernel``; ``%add`` vs
-``%pip install``) fit the same shape: ``prepare`` writes a small driver script that starts a
-kernel with jupyter_client, runs one cell and shuts down, and returns ``[python, driver]``.
+4. Work that is not a command (a kernel: start it, run a cell) returns
+   ``Cmd([], timed=fn)``: ``prepare`` does the untimed part (e.g. start the kernel), ``fn``
+   does the timed part with its own ``time.perf_counter``, cleans up after its clock stops
+   (shutdown, uninstall) and returns the seconds. The kernel-* scenarios (issue #4) work so,
+   with ``bench/kernels.py`` starting kernels in this process exactly as jupyter_server does
+   (``KernelManager.start_kernel(env={…, JPY_SESSION_NAME: nb}, cwd=<nb folder>)``) and
+   ``kernel_setup`` building the shared fixtures once (kernelspecs, a plain venv, the layer).
+   ``Scenario(rounds=N)`` caps the rounds of a slow scenario.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PYTHON_PIN = "3.12"
@@ -55,6 +61,9 @@ class Cmd:
     argvs: list[list[str]]
     env: dict[str, str] | None = None
     cwd: str | None = None
+    #: Instead of argvs: a callable that does the timed work itself (e.g. talks to a kernel
+    #: started untimed in ``prepare``), cleans up after its clock stops, returns the seconds.
+    timed: Callable[[], float] | None = None
 
 
 @dataclass
@@ -102,6 +111,7 @@ class Scenario:
     variants: list[Variant]
     targets: list[Target] = field(default_factory=list)
     note: str = ""
+    rounds: int | None = None  # at most this many measured rounds (slow scenarios)
 
 
 @dataclass
@@ -412,6 +422,316 @@ def sc_store(ctx: Ctx) -> Report:
                   [("env dirs in the store == 1", ok, str(len(env_dirs)))])
 
 
+# --------------------------------------------------------------------------- kernels (issue #4)
+#
+# Kernels are started in this process (kernels.py), the way jupyter_server starts them, and
+# timed there: a variant's ``prepare`` does the untimed part and returns ``Cmd(timed=...)``.
+# Kernel processes run without PYTHONDONTWRITEBYTECODE (set on the bench machine, unusual on
+# a user's): every variant then writes its bytecode once, in the warm-up round, as on a
+# user's machine, instead of recompiling ipykernel at every start.
+
+KERNEL_START_ROUNDS = 12  # ~4 s a round (3 kernels): keeps the full run near 5 min
+KERNEL_ADD_ROUNDS = 6  # each round starts two kernels (untimed) and runs pip: ~6 s
+REPO = HERE.parent
+
+
+def uv_run_kernel(uv: str) -> list[str]:
+    return [uv, "run", "--no-project", "--with", "ipykernel", "python"]
+
+
+@dataclass
+class KernelSetup:
+    env: dict[str, str]  # for kernels and the launcher
+    uvnb_specs: Path  # the `uvnb kernel install --prefix` folder of kernelspecs
+    specs: Path  # "plain" (venv + ipykernel) and "uv-run" (uv run --with ipykernel)
+    venv_python: str  # the plain venv: pip + ipykernel (bytecode compiled, like the layer)
+    warm_nb: Path  # env4's notebook; its env and the kernel layer exist
+    stderr: Any  # where kernels' own output goes (bench/.work/kernels/kernels.log)
+
+    def kernel(self, name: str, ksm: Any, nb: Path, **kw: Any) -> Any:
+        from kernels import Kernel
+
+        return Kernel(name, ksm, kw.pop("env", self.env), nb, stderr=self.stderr, **kw)
+
+
+def kernel_setup(ctx: Ctx) -> KernelSetup:
+    """One-time, untimed: kernelspecs, the plain venv, the kernel layer, uv run's env."""
+    if getattr(ctx, "_kernels", None) is not None:
+        return ctx._kernels
+    from kernels import write_kernelspec
+
+    t = ctx.tools
+    k = ctx.work / "kernels"
+    env = ctx.env_with(UVNB_LAYER_DIR=str(k / "layers"), PIP_CACHE_DIR=str(k / "pip-cache"),
+                       PIP_DISABLE_PIP_VERSION_CHECK="1")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    prefix = k / "prefix"
+    uvnb_specs = prefix / "share" / "jupyter" / "kernels"
+    ctx.run([t.uvnb, "kernel", "install", "-q", "--prefix", str(prefix)])
+    venv = k / "venv"
+    vpy = venv / "bin" / "python"
+    if not (venv / ".bench-ready").exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        ctx.run([t.nb_python, "-m", "venv", str(venv)])  # with pip, for %pip
+        ctx.run([t.uv, "pip", "install", "-q", "--compile-bytecode", "--python", str(vpy),
+                 "ipykernel"], env=env)
+        (venv / ".bench-ready").touch()
+    specs = k / "specs"
+    write_kernelspec(specs, "plain", [str(vpy), "-m", "ipykernel_launcher", "-f",
+                                      "{connection_file}"], "plain ipykernel (venv)")
+    # --no-project: bench/.work sits inside the uvnb repo, a uv project that `uv run` would
+    # otherwise sync (and recreate its .venv with the notebook's Python)
+    write_kernelspec(specs, "uv-run", [*uv_run_kernel(t.uv), "-m", "ipykernel_launcher", "-f",
+                                       "{connection_file}"], "uv run --with ipykernel")
+    warm = k / "warm" / "warm.ipynb"
+    if not warm.exists():
+        warm.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(ctx.fixture("env4", ENV_DEPS), warm)
+    # the kernel layer (as the first kernel start builds it) and the notebook's env
+    ctx.run([t.python, "-m", "uvnb.launch", "--cwd", str(warm.parent)], cwd=str(REPO),
+            env={**env, "JPY_SESSION_NAME": str(warm)})
+    # uv run's cached ephemeral env with ipykernel
+    ctx.run([*uv_run_kernel(t.uv), "-c", "import ipykernel"], env=env, cwd=str(warm.parent))
+    stderr = open(k / "kernels.log", "a")  # noqa: SIM115 (open for the whole run)
+    ctx._kernels = KernelSetup(env, uvnb_specs, specs, str(vpy), warm, stderr)
+    return ctx._kernels
+
+
+def _clock_kernel(make, code: str, what: str, expect: str = "") -> float:
+    """start → ready → ``code`` idle, timed; shutdown not timed."""
+    from kernels import check
+
+    kernel = make()
+    try:
+        t0 = time.perf_counter()
+        kernel.start()
+        result = kernel.run(code)
+        elapsed = time.perf_counter() - t0
+        check(result, what, expect)
+    finally:
+        kernel.stop()
+    return elapsed
+
+
+@scenario("kernel-start")
+def sc_kernel_start(ctx: Ctx) -> Scenario:
+    from kernels import spec_manager
+
+    ks = kernel_setup(ctx)
+    uvnb_ksm, other_ksm = spec_manager(ks.uvnb_specs), spec_manager(ks.specs)
+
+    def variant(name: str, ksm) -> Callable[[Round], Cmd]:
+        def prepare(r: Round) -> Cmd:
+            make = lambda: ks.kernel(name, ksm, ks.warm_nb)  # noqa: E731
+            return Cmd([], timed=lambda: _clock_kernel(make, "1+1", f"kernel-start/{name}"))
+        return prepare
+
+    return Scenario(
+        title="warm kernel start to first execution: uvnb kernelspec (provisioner) vs plain "
+              "ipykernel in a venv vs `uv run --with ipykernel`",
+        note=("`KernelManager(kernel_name=…).start_kernel(env={…, JPY_SESSION_NAME: nb}, "
+              "cwd=<nb folder>)` → `wait_for_ready` → execute `1+1` until idle, in the bench "
+              "process (shutdown not timed). uvnb: the env of the notebook "
+              f"({', '.join(ENV_DEPS)}) and the kernel layer exist; `uvnb` kernelspec from "
+              "`uvnb kernel install --prefix`. plain: a venv with ipykernel (bytecode "
+              "compiled). uv run: `uv run --no-project --with ipykernel python -m "
+              "ipykernel_launcher -f {connection_file}` with a warm uv cache (`--no-project` "
+              "only because bench/.work lies inside the uvnb repo, a uv project)."),
+        variants=[
+            Variant("uvnb", variant("uvnb", uvnb_ksm)),
+            Variant("plain ipykernel", variant("plain", other_ksm), floor=True),
+            Variant("uv run --with ipykernel", variant("uv-run", other_ksm)),
+        ],
+        targets=[Target("max_ratio", "uvnb", 1.1, "plain ipykernel")],
+        rounds=KERNEL_START_ROUNDS,
+    )
+
+
+def _new_entries(folder: Path, before: set[str]) -> None:
+    for name in set(os.listdir(folder)) - before:
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
+@scenario("kernel-add")
+def sc_kernel_add(ctx: Ctx) -> Scenario:
+    from kernels import check, spec_manager
+
+    t = ctx.tools
+    ks = kernel_setup(ctx)
+    uvnb_ksm, other_ksm = spec_manager(ks.uvnb_specs), spec_manager(ks.specs)
+    base = ctx.fixture("add_base", ADD_BASE_DEPS)
+
+    def uninstall_six() -> None:
+        subprocess.run([t.uv, "pip", "uninstall", "-q", "--python", ks.venv_python, "six"],
+                       env=ks.env, capture_output=True)
+
+    def in_kernel(name: str, ksm, nb: Path, code: str, expect: str,
+                  cleanup: Callable[[], None] = lambda: None) -> Cmd:
+        kernel = ks.kernel(name, ksm, nb).start()
+        check(kernel.run("pass"), f"kernel-add/{name} first cell")  # a used kernel
+
+        def timed() -> float:
+            try:
+                t0 = time.perf_counter()
+                result = kernel.run(code)
+                elapsed = time.perf_counter() - t0
+                check(result, f"kernel-add/{name}: {code!r}", expect)
+            finally:
+                kernel.stop()
+                cleanup()
+            return elapsed
+
+        return Cmd([], timed=timed)
+
+    def uvnb(r: Round) -> Cmd:
+        nb = copy_fixture(base, r.dir, "add.ipynb")  # same path every round, reset
+        store = Path(ks.env["UVNB_ENV_DIR"])
+        store.mkdir(parents=True, exist_ok=True)
+        cmd = in_kernel("uvnb", uvnb_ksm, nb, "%add six\nimport six", "+ six==",
+                        lambda: _new_entries(store, before))
+        before = set(os.listdir(store))  # after the start: drop only the env %add builds
+        return cmd
+
+    def pip(r: Round) -> Cmd:
+        uninstall_six()
+        nb = copy_fixture(base, r.dir, "pip.ipynb")
+        return in_kernel("plain", other_ksm, nb, "%pip install six\nimport six",
+                         "Successfully installed six")
+
+    def uv_cli(r: Round) -> Cmd:
+        uninstall_six()
+        return Cmd([[t.uv, "pip", "install", "--python", ks.venv_python, "six"]], env=ks.env)
+
+    return Scenario(
+        title="`%add six` + `import six` in a running uvnb kernel vs `%pip install six` in a "
+              "running plain ipykernel vs `uv pip install six` (CLI)",
+        note=("six is in the uv cache (and pip's); timed from execute to idle of the one cell, "
+              "in a kernel that already ran a cell. uvnb: the notebook (attrs, idna, packaging) "
+              "is reset and a new kernel started each round (not timed); the env that `%add` "
+              "builds is deleted after each round, so every `%add` relocks, builds the new env "
+              "from uv's cache and switches `sys.path` (and, with no frontend, writes the "
+              "notebook). pip: the plain venv (pip + ipykernel), six uninstalled between rounds "
+              "(not timed), `PIP_DISABLE_PIP_VERSION_CHECK=1`. uv pip install: same venv, "
+              "reference."),
+        variants=[
+            Variant("uvnb %add", uvnb),
+            Variant("%pip install", pip, floor=True),
+            Variant("uv pip install (CLI)", uv_cli),
+        ],
+        targets=[Target("max_seconds", "uvnb %add", 0.5),
+                 Target("min_speedup", "uvnb %add", 2, "%pip install")],
+        rounds=KERNEL_ADD_ROUNDS,
+    )
+
+
+@scenario("kernel-new-env")
+def sc_kernel_new_env(ctx: Ctx) -> Scenario:
+    t = ctx.tools
+    ks = kernel_setup(ctx)
+    template = ctx.work / "kernels" / "new-template.ipynb"
+    if not template.exists():
+        tmp = template.with_name(".new.tmp.ipynb")
+        tmp.unlink(missing_ok=True)
+        ctx.run([t.uvnb, "init", "-q", "--python", PYTHON_PIN, str(tmp)])
+        tmp.rename(template)
+
+    def launch(nb: Path, env_dir: Path | None) -> Callable[[], float]:
+        env = {**ks.env, "JPY_SESSION_NAME": str(nb)}
+        if env_dir is not None:
+            env["UVNB_ENV_DIR"] = str(env_dir)
+
+        def timed() -> float:
+            argv = [t.python, "-m", "uvnb.launch", "--cwd", str(nb.parent)]
+            t0 = time.perf_counter()
+            proc = subprocess.run(argv, env=env, cwd=str(REPO), capture_output=True, text=True)
+            elapsed = time.perf_counter() - t0
+            out = json.loads(proc.stdout or "{}") if proc.returncode == 0 else {}
+            if not out.get("argv") or out.get("error") or (
+                    env_dir is not None and not out["argv"][0].startswith(str(env_dir))):
+                raise SystemExit(f"uvnb.launch failed: {proc.stdout}{proc.stderr}")
+            return elapsed
+
+        return timed
+
+    def new(r: Round) -> Cmd:
+        return Cmd([], timed=launch(copy_fixture(template, r.dir, "new.ipynb"), r.dir / "envs"))
+
+    return Scenario(
+        title="what the provisioner does before exec of the kernel: `python -m uvnb.launch` "
+              "for a brand-new spec-only notebook (empty env store) vs the same for a warm env "
+              "vs `uv venv`",
+        note=("New: `uvnb init --python 3.12` notebook (locked, no packages) copied to a new "
+              "folder, a fresh `UVNB_ENV_DIR` each round; only the kernel layer exists "
+              "(`UVNB_LAYER_DIR`). Warm: the kernel-start notebook, env built. Both run as the "
+              "provisioner runs it (`JPY_SESSION_NAME`, `--cwd`, cwd = repo)."),
+        variants=[
+            Variant("uvnb.launch, new env", new),
+            Variant("uvnb.launch, warm env", lambda r: Cmd([], timed=launch(ks.warm_nb, None))),
+            Variant("uv venv", lambda r: Cmd([[t.uv, "venv", "-q", "--python", t.nb_python,
+                                               str(r.dir / "venv")]], env=ks.env), floor=True),
+        ],
+        targets=[Target("max_seconds", "uvnb.launch, new env", 0.3)],
+    )
+
+
+@scenario("kernel-cold-start")
+def sc_kernel_cold(ctx: Ctx) -> Report:
+    import logging
+
+    from kernels import LogCapture, spec_manager
+
+    ks = kernel_setup(ctx)
+    cold = ctx.work / "kernels" / "cold"
+    shutil.rmtree(cold, ignore_errors=True)
+    (cold / "nb").mkdir(parents=True)
+    nb = copy_fixture(ctx.fixture("env4", ENV_DEPS), cold / "nb", "cold.ipynb")
+    env = {**ks.env, "UVNB_ENV_DIR": str(cold / "envs")}
+    env.pop("UVNB_LAYER_DIR")  # the layer too is built anew, under the fresh env dir
+    log = logging.getLogger("bench.cold-start")
+    log.setLevel(logging.DEBUG)
+    log.propagate = False
+    cap = LogCapture()
+    log.addHandler(cap)
+    kernel = ks.kernel("uvnb", spec_manager(ks.uvnb_specs), nb, env=env, log=log)
+    try:
+        kernel.start()
+        ready = time.perf_counter() - cap.t0
+        first = kernel.run("print('first cell')")
+        done = time.perf_counter() - cap.t0
+    finally:
+        kernel.stop()
+        log.removeHandler(cap)
+    uvnb_lines = [(s, m) for s, m in cap.lines if "uvnb" in m]
+    text = first["stdout"]
+    ready_at = next((s for s, m in uvnb_lines if " ready in " in m), ready)
+    # progress: lines while the env/layer build runs, before the launch is ready
+    early = [m for s, m in uvnb_lines if s < ready_at and "preparing the kernel" not in m]
+    logged = bool(early)
+    shown = "uvnb: built the env" in text
+    rows = "".join(f"| {s:.2f} s | {m.replace('|', '/').replace(chr(10), ' ⏎ ')[:300]} |\n"
+                   for s, m in uvnb_lines)
+    body = (
+        "One start of the uvnb kernel for a notebook (" + ", ".join(ENV_DEPS) + ") with a "
+        "fresh `UVNB_ENV_DIR` (no env, no kernel layer; uv's cache warm), through the "
+        "provisioner, once, not timed as a target.\n\n"
+        "Server log (the KernelManager's logger), seconds since `start_kernel`:\n\n"
+        "| t | message |\n|---|---|\n" + rows +
+        f"\nKernel ready after {ready:.2f} s; first cell done after {done:.2f} s. "
+        "Its output (UVNB_STARTUP_MESSAGE, printed by the magics before the first cell):\n\n"
+        "```\n" + text.rstrip() + "\n```\n"
+    )
+    return Report("first kernel start with a cold env store shows progress", body, [
+        ("server log shows progress before the launch is ready", logged,
+         f"{len(early)} lines before {ready_at:.1f} s"),
+        ("first output carries UVNB_STARTUP_MESSAGE", shown,
+         "yes" if shown else repr(text[:80])),
+    ])
+
+
 def _load(avg: tuple[float, float, float]) -> str:
     return " / ".join(f"{x:.2f}" for x in avg)
 
@@ -431,7 +751,8 @@ def _ms(s: float) -> str:
 def measure(ctx: Ctx, key: str, sc: Scenario) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {v.name: [] for v in sc.variants}
     base = ctx.work / "rounds" / key
-    for idx in range(-1, ctx.rounds):  # -1: warm-up, discarded
+    rounds = min(ctx.rounds, sc.rounds or ctx.rounds)
+    for idx in range(-1, rounds):  # -1: warm-up, discarded
         shutil.rmtree(base, ignore_errors=True)
         shift = (idx + 1) % len(sc.variants)
         order = sc.variants[shift:] + sc.variants[:shift]
@@ -440,6 +761,11 @@ def measure(ctx: Ctx, key: str, sc: Scenario) -> dict[str, list[float]]:
             rdir.mkdir(parents=True)
             cmd = var.prepare(Round(idx, rdir))
             env = cmd.env or ctx.env
+            if cmd.timed is not None:
+                elapsed = cmd.timed()
+                if idx >= 0:
+                    times[var.name].append(elapsed)
+                continue
             t0 = time.perf_counter()
             for argv in cmd.argvs:
                 proc = subprocess.run(argv, env=env, cwd=cmd.cwd or str(rdir),
@@ -450,7 +776,7 @@ def measure(ctx: Ctx, key: str, sc: Scenario) -> dict[str, list[float]]:
             elapsed = time.perf_counter() - t0
             if idx >= 0:
                 times[var.name].append(elapsed)
-        print(f"  {key} round {idx + 1}/{ctx.rounds}" if idx >= 0 else f"  {key} warm-up",
+        print(f"  {key} round {idx + 1}/{rounds}" if idx >= 0 else f"  {key} warm-up",
               file=sys.stderr, flush=True)
     shutil.rmtree(base, ignore_errors=True)
     return times
@@ -510,7 +836,7 @@ def versions(ctx: Ctx) -> list[tuple[str, str]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--venv", default=str(HERE.parent / ".venv"))
-    ap.add_argument("--quick", action="store_true", help="few rounds (~1 min)")
+    ap.add_argument("--quick", action="store_true", help="few rounds (~2 min)")
     ap.add_argument("--rounds", type=int, help="measured rounds per scenario (after a warm-up)")
     ap.add_argument("--only", help="comma-separated scenario keys")
     ap.add_argument("--list", action="store_true", help="list scenario keys and exit")
@@ -543,7 +869,8 @@ def main(argv: list[str] | None = None) -> int:
     for key, fn in SCENARIOS:
         if only and key not in only:
             continue
-        print(f"[{key}]", file=sys.stderr, flush=True)
+        print(f"[{key}] ({time.perf_counter() - started:.0f} s into the run)", file=sys.stderr,
+              flush=True)
         sc = fn(ctx)
         if isinstance(sc, Report):
             for target, ok, measured in sc.checks:
@@ -565,7 +892,10 @@ def main(argv: list[str] | None = None) -> int:
         "Generated by `bench/run" + (" --quick" if args.quick else "") + "` "
         f"({rounds} measured rounds per scenario after one discarded warm-up; variants "
         f"alternate inside each round; warm uv cache; wall time per command with "
-        f"`time.perf_counter` around `subprocess.run`). Whole run: {total:.0f} s. "
+        f"`time.perf_counter` around `subprocess.run`; kernel-* scenarios: around the "
+        f"jupyter_client calls, in the bench process, with at most {KERNEL_START_ROUNDS} "
+        f"(kernel-start) or {KERNEL_ADD_ROUNDS} (kernel-add) rounds). "
+        f"Whole run: {total:.0f} s. "
         "A load average above the core count means other work shared the machine: "
         "expect wider min–max spreads.",
         "",
@@ -574,14 +904,15 @@ def main(argv: list[str] | None = None) -> int:
         *(f"| {k} | {v.format(_load(load_before), _load(os.getloadavg()))} |"
           for k, v in versions(ctx)),
         "",
-        "## Targets (issue #3)",
+        "## Targets (issues #3 and #4)",
         "",
         "| scenario | target | measured | result |",
         "|---|---|---|---|",
         *(f"| {k} | {t} | {m} | **{'PASS' if ok else 'FAIL'}** |" for k, t, ok, m in summary),
         "",
         "“× floor” is the median divided by the floor's median (uv doing the same work on the "
-        "same PEP 723 script + lock, or `python -c pass`).",
+        "same PEP 723 script + lock, or `python -c pass`; for kernels, a plain ipykernel, "
+        "`%pip install` or `uv venv`).",
         "",
     ]
     Path(args.out).write_text("\n".join(head) + "\n" + "\n".join(sections))
