@@ -147,16 +147,22 @@ class _FileLock:
 
 
 def build_commands(key: str, interpreter: str, script_path: str,
-                   offline: bool) -> list[list[str]]:
-    """The uv calls that build env ``key``: a venv, then an exact sync from the lock."""
+                   offline: bool, empty: bool = False) -> list[list[str]]:
+    """The uv calls that build env ``key``: a venv, then an exact sync from the lock.
+
+    ``empty``: the spec and its lock name no package at all, so the fresh venv already is
+    the env; skipping the sync halves the cost of a new notebook's first kernel.
+    """
     target = env_path(key)
     common = ["--no-progress"] + (["--offline"] if offline else [])
-    return [
+    commands = [
         ["venv", target, "--python", interpreter, "--quiet", "--allow-existing",
          "--no-config", *common],
-        ["sync", "--script", script_path, "--active", "--locked", "--python",
-         os.path.join(target, "bin", "python"), *common],
     ]
+    if not empty:
+        commands.append(["sync", "--script", script_path, "--active", "--locked", "--python",
+                         os.path.join(target, "bin", "python"), *common])
+    return commands
 
 
 def write_marker(key: str, interpreter: str, version: str, lock_text: str) -> Env:

@@ -16,7 +16,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from uvnb import dirs, uv
 from uvnb.python import Interpreter
@@ -40,9 +40,12 @@ def layer_ready(interp: Interpreter) -> str | None:
     return path if os.path.exists(os.path.join(path, _MARKER)) else None
 
 
-def install_command(interp: Interpreter, target: str, offline: bool) -> list[str]:
+def install_command(interp: Interpreter, target: str, offline: bool,
+                    quiet: bool = True) -> list[str]:
     args = ["pip", "install", "--target", target, "--python", interp.path,
-            "--compile-bytecode", "--no-progress", "--quiet", *LAYER_REQUIREMENTS]
+            "--compile-bytecode", "--no-progress", *LAYER_REQUIREMENTS]
+    if quiet:
+        args.append("--quiet")
     index = os.environ.get("UVNB_LAYER_INDEX")
     if index:
         args += ["--default-index", index]
@@ -51,8 +54,13 @@ def install_command(interp: Interpreter, target: str, offline: bool) -> list[str
     return args
 
 
-def ensure_layer(interp: Interpreter, *, offline: bool = False) -> str:
-    """The layer folder for ``interp``, built on first use (serialised by a file lock)."""
+def ensure_layer(interp: Interpreter, *, offline: bool = False,
+                 on_line: Callable[[str], None] | None = None) -> str:
+    """The layer folder for ``interp``, built on first use (serialised by a file lock).
+
+    ``on_line`` receives uv's lines as it installs (a kernel start's server log); without
+    it, a terminal gets a progress line after a second.
+    """
     ready = layer_ready(interp)
     if ready:
         return ready
@@ -69,10 +77,16 @@ def ensure_layer(interp: Interpreter, *, offline: bool = False) -> str:
         try:
             from uvnb.progress import progress
 
-            with progress(f"installing ipykernel for Python {interp.version_text} "
-                          "(once per Python)"):
-                uv.run(install_command(interp, staging, offline),
-                       what=f"install ipykernel for Python {interp.version_text}")
+            what = f"install ipykernel for Python {interp.version_text}"
+            if on_line is not None:
+                on_line(f"installing ipykernel for Python {interp.version_text} "
+                        "(once per Python)…")
+                uv.run(install_command(interp, staging, offline, quiet=False),
+                       what=what, on_line=on_line)
+            else:
+                with progress(f"installing ipykernel for Python {interp.version_text} "
+                              "(once per Python)"):
+                    uv.run(install_command(interp, staging, offline), what=what)
             with open(os.path.join(staging, _MARKER), "w", encoding="utf-8") as handle:
                 json.dump({"python": interp.path, "version": interp.version_text,
                            "requirements": list(LAYER_REQUIREMENTS),

@@ -153,7 +153,7 @@ def prepare(nb_path: str | None, *, environ: Mapping[str, str] | None = None,
     env = result.env
     interp = Interpreter(env.interpreter, tuple(int(p) for p in env.python_version.split(".")))
     launch, layer_built, layer_seconds = kernel_launch(
-        env.path, env.python, env.site_packages, interp, nb_path, environ)
+        env.path, env.python, env.site_packages, interp, nb_path, environ, on_line=on_line)
     message = _describe(result, layer_built, layer_seconds, nb_path)
     if message:
         launch.env["UVNB_STARTUP_MESSAGE"] = launch.message = message
@@ -162,7 +162,8 @@ def prepare(nb_path: str | None, *, environ: Mapping[str, str] | None = None,
 
 def kernel_launch(env_path: str, env_python: str, site_packages: str, interp: Interpreter,
                   nb_path: str | None, environ: Mapping[str, str] | None = None,
-                  extra: Mapping[str, str] | None = None) -> tuple[Launch, bool, float]:
+                  extra: Mapping[str, str] | None = None,
+                  on_line: Callable[[str], None] | None = None) -> tuple[Launch, bool, float]:
     """Join the kernel layer (and the magics) to a ready env and build its ipykernel launch.
 
     Shared by notebook envs and project envs (:mod:`uvnb.project_launch`), so both kinds of
@@ -174,7 +175,7 @@ def kernel_launch(env_path: str, env_python: str, site_packages: str, interp: In
     environ = os.environ if environ is None else environ
     started = time.monotonic()
     layer_built = kernel_layer.layer_ready(interp) is None
-    layer = kernel_layer.ensure_layer(interp, offline=uv.offline_requested())
+    layer = kernel_layer.ensure_layer(interp, offline=uv.offline_requested(), on_line=on_line)
     layer_seconds = time.monotonic() - started
     extra_argv, extra_env, extra_paths = _magics_extras()
     kernel_layer.attach(site_packages, layer, extra_paths)

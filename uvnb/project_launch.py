@@ -65,14 +65,14 @@ def prepare_project(proj: Project, nb_path: str | None, *,
     """``uv sync --locked`` the project and say how to start ipykernel in its env.
 
     Raises :class:`~uvnb.errors.UvnbError` (stale lock, failed sync); the caller turns it
-    into the fallback kernel. ``on_line`` is unused: ``uv sync`` says little worth streaming.
+    into the fallback kernel. ``on_line`` streams the kernel layer's first install.
     """
     from uvnb import launch, project, uv
 
     env = project.sync_project(proj, offline=uv.offline_requested())
     result, layer_built, layer_seconds = launch.kernel_launch(
         env.path, env.python, env.site_packages, env.interpreter, nb_path, environ,
-        {"UVNB_PROJECT": proj.root})
+        {"UVNB_PROJECT": proj.root}, on_line=on_line)
     message = _describe(proj, env.path, layer_built, layer_seconds,
                         env.interpreter.version_text)
     result.env["UVNB_STARTUP_MESSAGE"] = result.message = message

@@ -141,4 +141,4 @@ class UvnbProvisioner(LocalProvisioner, UvnbConfig):  # type: ignore[misc]
         async for raw in stream:
             line = raw.decode(errors="replace").rstrip()
             if line:
-                self.log.info("uvnb: %s", line)
+                self.log.info("uvnb: %s", line.removeprefix("uvnb: "))

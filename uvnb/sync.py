@@ -197,10 +197,11 @@ def _build(notebook: Notebook, interp: python.Interpreter, offline: bool,
             return env, installed
         with lock_mod.materialised(notebook) as script:
             try:
-                for args in envs.build_commands(key, interp.path, script.path, offline):
-                    proc = uv.run(args, env=envs.env_vars(key),
+                for args in envs.build_commands(key, interp.path, script.path, offline,
+                                                empty=_is_empty(notebook)):
+                    proc = uv.run(args, env=envs.env_vars(key), on_line=on_line,
                                   what=f"build the env of {notebook.path}")
-                    installed += _installed_lines(proc.stderr, on_line)
+                    installed += _installed_lines(proc.stderr)
             except BaseException:
                 envs.discard(key)
                 raise
@@ -208,12 +209,19 @@ def _build(notebook: Notebook, interp: python.Interpreter, offline: bool,
     return env, installed
 
 
-def _installed_lines(stderr: str | None, on_line: Callable[[str], None] | None) -> list[str]:
-    lines = [ln.strip() for ln in (stderr or "").splitlines() if ln.strip().startswith("+ ")]
-    if on_line is not None:
-        for line in (stderr or "").splitlines():
-            on_line(line)
-    return lines
+def _is_empty(notebook: Notebook) -> bool:
+    """No dependency declared and none locked: nothing for ``uv sync`` to do."""
+    from uvnb import lock as lock_mod
+    from uvnb import spec as spec_mod
+
+    if lock_mod.locked_versions(notebook.lock_text):
+        return False
+    source = notebook.spec_source or ""
+    return not spec_mod.parse(source, notebook.path, validate=False).dependencies
+
+
+def _installed_lines(stderr: str | None) -> list[str]:
+    return [ln.strip() for ln in (stderr or "").splitlines() if ln.strip().startswith("+ ")]
 
 
 async def sync_async(notebook: Notebook, *, offline: bool = False,

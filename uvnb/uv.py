@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from uvnb.errors import OfflineError, ResolutionError, UvError
 
@@ -71,13 +71,18 @@ def run(
     env: Mapping[str, str] | None = None,
     what: str = "uv",
     stream_stderr: bool = False,
+    on_line: Callable[[str], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``uv ARGS``; raise :class:`UvError` (or a subclass) if it fails.
 
     ``what`` names the user's action for the error message ("lock analysis.ipynb").
-    ``stream_stderr`` lets uv's own progress reach the terminal for long work.
+    ``stream_stderr`` lets uv's own progress reach the terminal for long work;
+    ``on_line`` receives each stderr line as uv prints it (a kernel build's progress in the
+    server log), and the whole text is still returned.
     """
     argv = [uv_bin(), *args]
+    if on_line is not None:
+        return _run_streaming(argv, cwd, env, what, on_line)
     proc = subprocess.run(
         argv,
         cwd=cwd,
@@ -90,6 +95,25 @@ def run(
     if proc.returncode != 0:
         raise error_from_stderr(proc.stderr or "", what)
     return proc
+
+
+def _run_streaming(argv: list[str], cwd: str | os.PathLike[str] | None,
+                   env: Mapping[str, str] | None, what: str,
+                   on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.Popen(argv, cwd=cwd, env=uv_env(env), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    assert proc.stderr is not None and proc.stdout is not None
+    for line in proc.stderr:
+        lines.append(line)
+        if line.strip():
+            on_line(line.rstrip("\n"))
+    stdout = proc.stdout.read()
+    code = proc.wait()
+    stderr = "".join(lines)
+    if code != 0:
+        raise error_from_stderr(stderr, what)
+    return subprocess.CompletedProcess(argv, code, stdout, stderr)
 
 
 async def run_async(
