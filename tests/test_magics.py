@@ -166,6 +166,14 @@ def test_error_changes_nothing(make_notebook: Any, start_kernel: Any) -> None:
     out, err = kernel.run("import alpha; print(alpha.VALUE)")
     assert out.strip().endswith("alpha 2.0.0")
 
+    # A read-only notebook: refused before any work, and the kernel keeps its env.
+    path.chmod(0o444)
+    out, err = kernel.run("%add epsilon")
+    assert "read-only" in err and "Traceback" not in err, err
+    assert path.read_bytes() == before
+    out, err = kernel.run("import epsilon")
+    assert "ModuleNotFoundError" in err
+
 
 def test_deps_table(make_notebook: Any, start_kernel: Any) -> None:
     path = make_notebook(dependencies=("beta",), requires_python=">=3.12")

@@ -275,7 +275,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--force", action="store_true", help="%%export: replace a project")
     parser.add_argument("--merge", action="store_true", help="%%export: merge into a project")
     parser.add_argument("--json", action="store_true", help="read state on stdin (JSON)")
+    parser.add_argument("--write", action="store_true",
+                        help="no frontend is connected: also write the notebook file")
     return parser
+
+
+#: Ops whose result is a new spec/lock that the notebook must record.
+RECORDING_OPS = {"add", "remove", "lock", "python"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -291,8 +297,19 @@ def main(argv: list[str] | None = None) -> int:
         from uvnb.project_ops import OPS as PROJECT_OPS
 
         handler = PROJECT_OPS[args.op]
+    write = args.write and args.op in RECORDING_OPS and not args.project
     try:
+        if write:  # fail before any work if the change could not be recorded
+            from uvnb.notebook import ensure_writable
+
+            ensure_writable(args.notebook)
         answer = {"ok": True, **handler(args, state)}
+        if write and answer.get("spec") is not None:
+            # Same process as the change itself: one Python start fewer per `%add`.
+            from uvnb.frontend import write_change
+
+            answer["written"] = write_change(args.notebook, answer["spec"],
+                                             answer.get("lock"), answer.get("python"))
     except UvnbError as exc:
         answer = {"ok": False, "error": exc.render()}
     sys.stdout.write(json.dumps(answer))

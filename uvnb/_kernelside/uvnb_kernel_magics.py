@@ -159,6 +159,10 @@ def record(answer: dict) -> str:
     new = {"spec": answer["spec"], "lock": answer.get("lock"), "python": answer.get("python")}
     if new == STATE.record:
         return ""
+    if "written" in answer:  # the server side already wrote it (no frontend connected)
+        STATE.record = new
+        return (f"Recorded in {STATE.notebook} (written on disk: no JupyterLab frontend is "
+                "connected)." if answer["written"] else "")
     if STATE.comm is not None:
         message_id = uuid.uuid4().hex
         STATE.comm.send({"type": "update", "notebook": STATE.notebook, "spec": new["spec"],
@@ -233,7 +237,8 @@ def _change(op: str, line: str, allowed: set = frozenset()) -> None:
         raise OpError(f"error: %{op} needs at least one package, e.g. `%{op} attrs`.\nhint: "
                       "`%uvnb help` shows every magic.")
     started = time.monotonic()
-    answer = run_op(op, [*items, *sorted(flags)])
+    write = [] if STATE.comm is not None or STATE.project else ["--write"]
+    answer = run_op(op, [*items, *sorted(flags), *write])
     switch_env(answer["env"], answer["site_packages"])
     lines = list(answer.get("diff") or [])
     if not lines:
