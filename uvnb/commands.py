@@ -13,6 +13,7 @@ from argparse import Namespace
 
 from uvnb import lock, notebook, spec
 from uvnb.errors import LockMismatch, SpecError, UvnbError
+from uvnb.progress import progress
 
 
 def _offline() -> bool:
@@ -64,7 +65,8 @@ def cmd_init(args: Namespace) -> int:
         interp = python.find(None, None)
         requires = f">={interp.minor}"
     nb.set_spec_source(spec.new_source(requires))
-    change = lock.relock(nb, offline=_offline(), interp=interp)
+    with progress(f"locking {path}"):
+        change = lock.relock(nb, offline=_offline(), interp=interp)
     change.apply(nb)
     notebook.save(nb)
     _say(args, f"Initialized {path} (Python {interp.version_text}, {interp.path})")
@@ -79,9 +81,10 @@ def cmd_add(args: Namespace) -> int:
     if not args.requirements and not args.requirements_file:
         raise UvnbError("nothing to add.", f"name packages: `uvnb add {args.notebook} pandas`.")
     nb = _load_for_write(args.notebook)
-    change = lock.add(nb, args.requirements, upgrade=args.upgrade,
-                      requirements_file=args.requirements_file, index=args.index,
-                      pin=args.pin, offline=_offline())
+    with progress(f"resolving and locking {nb.path}"):
+        change = lock.add(nb, args.requirements, upgrade=args.upgrade,
+                          requirements_file=args.requirements_file, index=args.index,
+                          pin=args.pin, offline=_offline())
     change.apply(nb)
     _report(args, nb, change, "Updated")
     return 0
@@ -89,7 +92,8 @@ def cmd_add(args: Namespace) -> int:
 
 def cmd_remove(args: Namespace) -> int:
     nb = _load_for_write(args.notebook)
-    change = lock.remove(nb, args.names, offline=_offline())
+    with progress(f"relocking {nb.path}"):
+        change = lock.remove(nb, args.names, offline=_offline())
     change.apply(nb)
     _report(args, nb, change, "Updated")
     return 0
@@ -102,8 +106,10 @@ def cmd_lock(args: Namespace) -> int:
     for path in args.notebooks:
         try:
             nb = _load_for_write(path)
-            change = lock.relock(nb, upgrade=args.upgrade,
-                                 upgrade_packages=args.upgrade_package, offline=_offline())
+            with progress(f"locking {path}"):
+                change = lock.relock(nb, upgrade=args.upgrade,
+                                     upgrade_packages=args.upgrade_package,
+                                     offline=_offline())
             change.apply(nb)
             _report(args, nb, change, "Locked")
         except UvnbError as exc:
@@ -175,7 +181,7 @@ def cmd_tree(args: Namespace) -> int:
         extra += ["--depth", str(args.depth)]
     if _offline():
         extra.append("--offline")
-    with lock.materialised(nb) as script:
+    with lock.materialised(nb) as script, progress(f"reading the tree of {nb.path}"):
         proc = uv.run(["tree", "--script", script.path, "--python", interp.path, "--quiet",
                        "--no-progress", *extra], what=f"show the tree of {nb.path}")
     sys.stdout.write(proc.stdout)
@@ -191,7 +197,8 @@ def cmd_python(args: Namespace) -> int:
     nb.set_python_request(args.version)
     nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path,
                                  requires_python=f">={interp.minor}"))
-    change = lock.relock(nb, offline=_offline(), interp=interp)
+    with progress(f"relocking {nb.path} for Python {interp.version_text}"):
+        change = lock.relock(nb, offline=_offline(), interp=interp)
     change.apply(nb)
     _report(args, nb, change, f"Pinned Python {interp.version_text} in")
     return 0
@@ -225,7 +232,8 @@ def cmd_stamp(args: Namespace) -> int:
     lock.parsed_spec(nb)
     value = None if args.clear else exclude_newer_value(args.date)
     nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path, exclude_newer=value))
-    change = lock.relock(nb, offline=_offline())
+    with progress(f"relocking {nb.path}"):
+        change = lock.relock(nb, offline=_offline())
     change.apply(nb)
     _report(args, nb, change, "Cleared exclude-newer in" if value is None
             else f"Stamped exclude-newer = {value} in")
