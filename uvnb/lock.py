@@ -41,14 +41,22 @@ def parsed_spec(notebook: Notebook) -> spec_mod.Spec:
 
 def _run(notebook: Notebook, args: list[str], what: str,
          requirements: Sequence[str] = ()) -> None:
-    """Run uv; if it refuses to parse something, say which requirement and why."""
+    """Run uv; if it refuses to parse something, say which requirement and why.
+
+    When ``requirements`` are being added and uv finds no such package, the hint becomes a
+    "did you mean" from the index (:mod:`uvnb.pypi`, imported only on this path).
+    """
     try:
         uv.run(args, what=what)
-    except UvError:
+    except UvError as exc:
         # uv's parse errors name a temporary script; say it in the notebook's terms.
         for requirement in requirements:
             spec_mod.check_requirement(requirement)
         spec_mod.parse(notebook.spec_source or "", notebook.path, validate=True)
+        if requirements:
+            from uvnb import pypi
+
+            pypi.explain_not_found(exc, offline="--offline" in args)
         raise
 
 
