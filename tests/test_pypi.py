@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -77,6 +79,15 @@ def test_a_cold_cache_keeps_the_cache_hint(cli, make_notebook, tmp_path, monkeyp
     nb = make_notebook(dependencies=())
     res = refused(cli, nb, "add", "--offline", nb, "delta", needles=("delta", "cache"))
     assert "did you mean" not in res.err
+
+
+def test_a_successful_add_never_loads_the_index_client(uv_env, nb):
+    """The error path only: a working ``uvnb add`` must not pay for httpx or this module."""
+    code = ("import sys; from uvnb import cli; code = cli.main(['add', sys.argv[1], 'delta']); "
+            "print(code, 'httpx' in sys.modules, 'uvnb.pypi' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, str(nb)], capture_output=True, text=True,
+                         check=True, timeout=120).stdout
+    assert out.splitlines()[-1] == "0 False False"
 
 
 # -- the pieces -----------------------------------------------------------------------------
