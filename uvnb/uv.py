@@ -160,14 +160,31 @@ async def run_async(
     return out, stderr
 
 
+_LABELS = ("error:", "cause:", "hint:", "warning:", "help:", "×", "╰─▶")
+
+
 def _essential_lines(stderr: str) -> list[str]:
-    """uv's explanation without warnings, the ``--frozen`` advice, or blank lines."""
+    """uv's explanation without warnings, the ``--frozen`` advice, or blank lines.
+
+    uv wraps long messages to the terminal width (``COLUMNS``), indenting the continuation:
+    those pieces are joined back onto their line so no message is cut mid-sentence.
+    """
     keep: list[str] = []
+    skipping = False
     for line in stderr.splitlines():
         text = line.strip()
-        if not text or text.startswith("warning:"):
+        if text and line[:1].isspace() and not text.startswith(_LABELS) and keep:
+            if not skipping:
+                keep[-1] += " " + text
+            continue
+        skipping = False
+        if not text:
+            continue
+        if text.startswith("warning:"):
+            skipping = True
             continue
         if "--frozen" in text or text.startswith("Resolved ") or text.startswith("Using "):
+            skipping = True
             continue
         keep.append(text)
     return keep
