@@ -9,9 +9,12 @@ Nothing here knows about uvnb: the kernelspecs decide what starts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +44,24 @@ class LogCapture(logging.Handler):
         self.lines.append((time.perf_counter() - self.t0, record.getMessage()))
 
 
+@contextlib.contextmanager
+def _server_environ(env: dict[str, str]) -> Iterator[None]:
+    """This process's environment as a Jupyter server's would be: a server passes its own
+    ``os.environ`` (settings included) to every kernel, and the uvnb provisioner relies on
+    that to skip its launch subprocess when nothing changed."""
+    keys = [k for k in env if k.startswith(("UVNB_", "UV_"))]
+    saved = {k: os.environ.get(k) for k in keys}
+    os.environ.update({k: env[k] for k in keys})
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
 class Kernel:
     """One kernel of kernelspec ``name`` for the notebook ``notebook`` (its folder is cwd)."""
 
@@ -57,7 +78,8 @@ class Kernel:
 
     def start(self, timeout: float = 120) -> Kernel:
         streams = {"stdout": self.stderr, "stderr": self.stderr} if self.stderr else {}
-        self.km.start_kernel(env=self.env, cwd=self.cwd, **streams)
+        with _server_environ(self.env):
+            self.km.start_kernel(env=self.env, cwd=self.cwd, **streams)
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=timeout)
