@@ -294,3 +294,23 @@ def layer_dir(tmp_path_factory: pytest.TempPathFactory, pythons: Pythons) -> Pat
         mp.setenv("UVNB_LAYER_INDEX", "https://pypi.org/simple")
         kernel_layer.ensure_layer(python.find("3.12"))
     return folder
+
+
+def use_kernel_settings(mp: pytest.MonkeyPatch, root: Path, index: WheelIndex,
+                        layer: Path) -> None:
+    """What every real-kernel test module sets: ``uv_env``'s isolation plus the shared layer.
+
+    A uv cache of its own under ``root``: these modules outlive a single test, and the
+    session cache must keep holding only the local index.
+    """
+    for name in (*_CLEARED, "UV_PROJECT_ENVIRONMENT", "UVNB_OFFLINE"):
+        mp.delenv(name, raising=False)
+    mp.setenv("UV_CONFIG_FILE", str(index.config_file))
+    mp.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
+    mp.setenv("UV_PYTHON_DOWNLOADS", "never")
+    mp.setenv("UV_NO_PROGRESS", "1")
+    mp.setenv("UVNB_ENV_DIR", str(root / "envs"))
+    mp.setenv("UVNB_STATE_DIR", str(root / "state"))
+    mp.setenv("UVNB_LAYER_DIR", str(layer))
+    mp.setenv("UVNB_LAYER_INDEX", "https://pypi.org/simple")
+    mp.setenv("UVNB_DEFAULT_PYTHON", "3.12")  # shares the 3.12 layer

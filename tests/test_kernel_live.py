@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import wheelhouse
+from conftest import use_kernel_settings
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
@@ -28,8 +29,6 @@ from uvnb.execute import kernel_manager
 
 pytestmark = [pytest.mark.slow, pytest.mark.network]
 
-_CLEARED = ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL",
-            "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_OFFLINE", "UV_PYTHON", "UVNB_OFFLINE")
 
 
 @pytest.fixture(scope="module")
@@ -43,17 +42,7 @@ def kenv(tmp_path_factory: pytest.TempPathFactory, wheel_index: Any, layer_dir: 
     pythons["3.12"]  # skips the module without a real Python 3.12
     root = tmp_path_factory.mktemp("kernels")
     with pytest.MonkeyPatch.context() as mp:
-        for name in _CLEARED:
-            mp.delenv(name, raising=False)
-        mp.setenv("UV_CONFIG_FILE", str(wheel_index.config_file))
-        mp.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
-        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
-        mp.setenv("UV_NO_PROGRESS", "1")
-        mp.setenv("UVNB_ENV_DIR", str(root / "envs"))
-        mp.setenv("UVNB_STATE_DIR", str(root / "state"))
-        mp.setenv("UVNB_LAYER_DIR", str(layer_dir))
-        mp.setenv("UVNB_LAYER_INDEX", "https://pypi.org/simple")
-        mp.setenv("UVNB_DEFAULT_PYTHON", "3.12")  # shares the 3.12 layer
+        use_kernel_settings(mp, root, wheel_index, layer_dir)
         (root / "nbs").mkdir()
         yield root / "nbs"
 

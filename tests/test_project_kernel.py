@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import use_kernel_settings
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from test_kernel_live import run, start, stop, write_notebook
@@ -32,9 +33,6 @@ from uvnb.kernelspec_manager import UvnbKernelSpecManager
 from uvnb.project_launch import choose_project
 from uvnb.provisioner import server_root
 
-_CLEARED = ("VIRTUAL_ENV", "CONDA_PREFIX", "UV_INDEX", "UV_DEFAULT_INDEX", "UV_INDEX_URL",
-            "UV_EXTRA_INDEX_URL", "UV_FIND_LINKS", "UV_OFFLINE", "UV_PYTHON", "UVNB_OFFLINE",
-            "UV_PROJECT_ENVIRONMENT")
 PROBE = ("import os, sys\nprint(sys.prefix, os.environ.get('UVNB_PROJECT', ''), "
          "os.environ['UVNB_NOTEBOOK'], sep='|')")
 
@@ -46,16 +44,7 @@ def pk(tmp_path_factory: pytest.TempPathFactory, wheel_index: Any, layer_dir: Pa
     python312 = pythons["3.12"]
     root = tmp_path_factory.mktemp("project-kernels")
     with pytest.MonkeyPatch.context() as mp:
-        for name in _CLEARED:
-            mp.delenv(name, raising=False)
-        mp.setenv("UV_CONFIG_FILE", str(wheel_index.config_file))
-        mp.setenv("UV_CACHE_DIR", str(root / "uv-cache"))
-        mp.setenv("UV_PYTHON_DOWNLOADS", "never")
-        mp.setenv("UV_NO_PROGRESS", "1")
-        mp.setenv("UVNB_ENV_DIR", str(root / "envs"))
-        mp.setenv("UVNB_STATE_DIR", str(root / "state"))
-        mp.setenv("UVNB_LAYER_DIR", str(layer_dir))
-        mp.setenv("UVNB_DEFAULT_PYTHON", "3.12")
+        use_kernel_settings(mp, root, wheel_index, layer_dir)
         mp.setenv("UVNB_TEST_PYTHON", python312)
         yield root
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import sys
-from argparse import Namespace
 
 from uvnb import lock, notebook, spec
 from uvnb.errors import LockMismatch, SpecError, UvnbError
 from uvnb.progress import progress
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # argparse costs ~10 ms to import; the everyday commands never need it
+    from argparse import Namespace
 
 
 def _offline() -> bool:

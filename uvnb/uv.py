@@ -9,7 +9,6 @@ sync and one async runner that tests can monkeypatch.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
@@ -64,6 +63,16 @@ def uv_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+class Completed:
+    """What a finished uv call left: the same fields as ``subprocess.CompletedProcess``."""
+
+    def __init__(self, args: list[str], returncode: int, stdout: str, stderr: str) -> None:
+        self.args = args
+        self.returncode = returncode
+        self.stdout = stdout
+        self.stderr = stderr
+
+
 def run(
     args: Sequence[str],
     *,
@@ -72,7 +81,7 @@ def run(
     what: str = "uv",
     stream_stderr: bool = False,
     on_line: Callable[[str], None] | None = None,
-) -> subprocess.CompletedProcess[str]:
+) -> Completed:
     """Run ``uv ARGS``; raise :class:`UvError` (or a subclass) if it fails.
 
     ``what`` names the user's action for the error message ("lock analysis.ipynb").
@@ -83,6 +92,15 @@ def run(
     argv = [uv_bin(), *args]
     if on_line is not None:
         return _run_streaming(argv, cwd, env, what, on_line)
+    from uvnb import spawn
+
+    if cwd is None and not stream_stderr and spawn.available():
+        code, out, err = spawn.run(argv, uv_env(env))
+        if code != 0:
+            raise error_from_stderr(err, what)
+        return Completed(argv, code, out, err)
+    import subprocess
+
     proc = subprocess.run(
         argv,
         cwd=cwd,
@@ -94,12 +112,14 @@ def run(
     )
     if proc.returncode != 0:
         raise error_from_stderr(proc.stderr or "", what)
-    return proc
+    return Completed(argv, proc.returncode, proc.stdout or "", proc.stderr or "")
 
 
 def _run_streaming(argv: list[str], cwd: str | os.PathLike[str] | None,
                    env: Mapping[str, str] | None, what: str,
-                   on_line: Callable[[str], None]) -> subprocess.CompletedProcess[str]:
+                   on_line: Callable[[str], None]) -> Completed:
+    import subprocess
+
     proc = subprocess.Popen(argv, cwd=cwd, env=uv_env(env), stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
@@ -113,7 +133,7 @@ def _run_streaming(argv: list[str], cwd: str | os.PathLike[str] | None,
     stderr = "".join(lines)
     if code != 0:
         raise error_from_stderr(stderr, what)
-    return subprocess.CompletedProcess(argv, code, stdout, stderr)
+    return Completed(argv, code, stdout, stderr)
 
 
 async def run_async(
