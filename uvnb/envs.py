@@ -41,47 +41,58 @@ class Env:
         return os.path.join(self.path, "lib", f"python{minor}", "site-packages")
 
 
-def _hasher():
-    """blake2b from the builtin module: ``hashlib`` loads OpenSSL, ~12 ms per CLI start."""
+def digest(data: bytes) -> str:
+    """A short content hash: blake2b from the builtin module, because ``hashlib`` loads
+    OpenSSL (~12 ms per CLI start)."""
     try:
         from _blake2 import blake2b
     except ImportError:  # pragma: no cover - CPython always has it
         from hashlib import blake2b
-    return blake2b(digest_size=16)
+    return blake2b(data, digest_size=16).hexdigest()[:20]
 
 
 def env_key(lock_text: str, interpreter_path: str, version: str) -> str:
-    digest = _hasher()
-    for part in (lock_text, interpreter_path, version):
-        digest.update(part.encode())
-        digest.update(b"\0")
-    return digest.hexdigest()[:20]
+    return digest(b"".join(part.encode() + b"\0"
+                           for part in (lock_text, interpreter_path, version)))
 
 
 def env_path(key: str) -> str:
     return os.path.join(dirs.env_dir(), key)
 
 
+def complete(key: str) -> bool:
+    """Whether env ``key`` was finished (marker written last) and still has its python."""
+    path = env_path(key)
+    return os.path.exists(os.path.join(path, MARKER)) and \
+        os.path.exists(os.path.join(path, "bin", "python"))
+
+
 def ready(key: str) -> Env | None:
     """The finished env for ``key``, or None; reads one small file, starts nothing."""
     import json
 
+    if not complete(key):
+        return None
     try:
         with open(os.path.join(env_path(key), MARKER), encoding="utf-8") as handle:
             info = json.load(handle)
     except (OSError, ValueError):
         return None
-    if not os.path.exists(os.path.join(env_path(key), "bin", "python")):
-        return None
     return Env(key, env_path(key), info["python_version"], info["interpreter"])
 
 
 # --- pointers ----------------------------------------------------------------------------
+#: What the state dir keeps per notebook: the env it points to, and its last verified sync.
+POINTER_SUFFIX, VERIFIED_SUFFIX = ".json", ".verified"
+
+
+def state_file(notebook_path: str, suffix: str = POINTER_SUFFIX) -> str:
+    name = digest(os.path.abspath(notebook_path).encode())
+    return os.path.join(dirs.state_dir(), "notebooks", f"{name}{suffix}")
+
+
 def _pointer_file(notebook_path: str) -> str:
-    hasher = _hasher()
-    hasher.update(os.path.abspath(notebook_path).encode())
-    name = hasher.hexdigest()[:20]
-    return os.path.join(dirs.state_dir(), "notebooks", f"{name}.json")
+    return state_file(notebook_path, POINTER_SUFFIX)
 
 
 def pointer(notebook_path: str) -> str | None:

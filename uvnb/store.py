@@ -119,7 +119,7 @@ def collect(*, dry_run: bool = False) -> tuple[list[str], int]:
     if not dry_run:
         for entry in envs.pointers():
             if not os.path.exists(entry.get("notebook", "")):
-                for suffix in (".json", ".verified"):
+                for suffix in (envs.POINTER_SUFFIX, envs.VERIFIED_SUFFIX):
                     with contextlib.suppress(OSError):
-                        os.unlink(entry["file"].removesuffix(".json") + suffix)
+                        os.unlink(entry["file"].removesuffix(envs.POINTER_SUFFIX) + suffix)
     return removed, freed

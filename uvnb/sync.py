@@ -4,7 +4,8 @@ The fast path is what matters most: a notebook whose spec and lock were already 
 against each other (recorded in its pointer) and whose env is complete needs nothing from uv,
 so the answer comes from two small file reads and a hash. Everything else goes through
 ``uv lock`` (a no-op when the lock is current) and, if the env is new, ``uv venv`` + an exact
-``uv sync``. The async twin serves the kernel provisioner, where blocking freezes the server.
+``uv sync``. The kernel provisioner runs this in a subprocess (``python -m uvnb.launch``), so
+that blocking here never freezes the server.
 """
 
 from __future__ import annotations
@@ -36,13 +37,11 @@ class SyncResult:
 
 
 def _digest(text: str | None) -> str:
-    hasher = envs._hasher()
-    hasher.update((text or "").encode())
-    return hasher.hexdigest()[:20]
+    return envs.digest((text or "").encode())
 
 
 def _verified_file(notebook_path: str) -> str:
-    return envs._pointer_file(notebook_path).replace(".json", ".verified")
+    return envs.state_file(notebook_path, envs.VERIFIED_SUFFIX)
 
 
 def _read_record(notebook_path: str) -> dict[str, str]:
@@ -63,12 +62,9 @@ def _write_record(notebook_path: str, record: dict[str, str]) -> None:
 
 
 def _env_from_record(record: dict[str, str]) -> envs.Env | None:
-    if not os.path.exists(record.get("interpreter", "")):
-        return None
+    """The recorded env, without reading its marker's JSON (json costs more than the rest)."""
     key = record.get("env", "")
-    if not key or not os.path.exists(os.path.join(envs.env_path(key), envs.MARKER)):
-        return None
-    if not os.path.exists(os.path.join(envs.env_path(key), "bin", "python")):
+    if not key or not os.path.exists(record.get("interpreter", "")) or not envs.complete(key):
         return None
     return envs.Env(key, envs.env_path(key), record.get("python_version", "?"),
                     record["interpreter"])
@@ -88,9 +84,7 @@ def quick_check(notebook_path: str) -> envs.Env | None:
             data = handle.read()
     except OSError:
         return None
-    hasher = envs._hasher()
-    hasher.update(data)
-    if hasher.hexdigest()[:20] != record["file"]:
+    if envs.digest(data) != record["file"]:
         return None
     return _env_from_record(record)
 
@@ -103,23 +97,17 @@ def fast_path(notebook: Notebook) -> envs.Env | None:
             record.get("python_request", "") != (notebook.python_request or ""):
         return None
     env = _env_from_record(record)
-    if env is not None and notebook.raw and record.get("file") != _digest_bytes(notebook.raw):
+    if env is not None and notebook.raw and record.get("file") != envs.digest(notebook.raw):
         # Other cells changed since: remember this file so the next check is the quick one.
-        record["file"] = _digest_bytes(notebook.raw)
+        record["file"] = envs.digest(notebook.raw)
         _write_record(notebook.path, record)
     return env
-
-
-def _digest_bytes(data: bytes) -> str:
-    hasher = envs._hasher()
-    hasher.update(data)
-    return hasher.hexdigest()[:20]
 
 
 def _remember(notebook: Notebook, env: envs.Env) -> None:
     envs.point(notebook.path, env.key)
     _write_record(notebook.path, {
-        "file": _digest_bytes(notebook.raw) if notebook.raw else "",
+        "file": envs.digest(notebook.raw) if notebook.raw else "",
         "spec": _digest(notebook.spec_source), "lock": _digest(notebook.lock_text),
         "python_request": notebook.python_request or "", "interpreter": env.interpreter,
         "env": env.key, "python_version": env.python_version,
@@ -144,12 +132,14 @@ def sync(notebook: Notebook, *, offline: bool = False,
 
     interp = lock_mod.interpreter_for(notebook)
     locked = False
-    if notebook.lock_text is None or envs.ready(_key(notebook, interp)) is not None:
+    env = envs.ready(_key(notebook, interp)) if notebook.lock_text is not None else None
+    if notebook.lock_text is None or env is not None:
         # No lock yet, or the env exists and only the spec/lock agreement is unknown:
         # `uv lock` answers both (a ~25 ms no-op when the lock is current).
         locked = _relock(notebook, interp, offline, before_relock)
+        if locked or env is None:
+            env = envs.ready(_key(notebook, interp))
     built, installed = False, []
-    env = envs.ready(_key(notebook, interp))
     if env is None:
         try:
             env, installed = _build(notebook, interp, offline, on_line)
@@ -222,21 +212,3 @@ def _is_empty(notebook: Notebook) -> bool:
 
 def _installed_lines(stderr: str | None) -> list[str]:
     return [ln.strip() for ln in (stderr or "").splitlines() if ln.strip().startswith("+ ")]
-
-
-async def sync_async(notebook: Notebook, *, offline: bool = False,
-                     on_line: Callable[[str], None] | None = None) -> SyncResult:
-    """:func:`sync` without blocking the event loop: uv runs as async subprocesses."""
-    import asyncio
-
-    started = time.monotonic()
-    env = fast_path(notebook)
-    if env is not None:
-        return SyncResult(env, seconds=time.monotonic() - started)
-    # Locking and building are subprocess-bound; run the whole blocking path in a thread so
-    # the server's loop keeps serving while uv works.
-    result = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: sync(notebook, offline=offline, on_line=on_line)
-    )
-    result.seconds = time.monotonic() - started
-    return result
