@@ -103,11 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from uvnb import launch
 
-    def say(line: str) -> None:
-        if line.strip():
-            print(line, file=sys.stderr, flush=True)
-
-    plan = launch.resolve(os.environ, os.getcwd(), on_line=say, project=project,
+    plan = launch.resolve(os.environ, os.getcwd(), on_line=launch.progress_to_stderr,
+                          project=project,
                           server_root=os.environ.get("UVNB_SERVER_ROOT") or None)
     if plan.error is not None:
         print(plan.error, file=sys.stderr, flush=True)

@@ -263,6 +263,13 @@ def resolve(environ: Mapping[str, str], cwd: str | None = None,
         return fallback(exc, nb_path, environ)
 
 
+def progress_to_stderr(line: str) -> None:
+    """Where a launch step's progress goes: the provisioner copies stderr into the server
+    log; under a frontend without a provisioner it is the kernel's own stderr."""
+    if line.strip():
+        print(line, file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m uvnb.launch [--cwd DIR] [--project DIR] [--root DIR]``: the launch, as JSON.
 
@@ -272,10 +279,6 @@ def main(argv: list[str] | None = None) -> int:
     uv's progress lines go to stderr (the provisioner copies them into the server log);
     stdout carries exactly one JSON object.
     """
-    def say(line: str) -> None:
-        if line.strip():
-            print(line, file=sys.stderr, flush=True)
-
     args = list(sys.argv[1:] if argv is None else argv)
 
     def option(name: str) -> str | None:
@@ -284,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     cwd = option("--cwd") or os.getcwd()
     with contextlib.suppress(OSError):
         os.chdir(cwd)  # uv sees the same folder as the kernel will (sys.path[0] stays put)
-    launch = resolve(os.environ, cwd, on_line=say, project=option("--project"),
+    launch = resolve(os.environ, cwd, on_line=progress_to_stderr, project=option("--project"),
                      server_root=option("--root"))
     sys.stdout.write(json.dumps(asdict(launch)) + "\n")
     return 0
