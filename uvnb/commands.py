@@ -7,22 +7,16 @@ only then save the notebook atomically. A failure anywhere leaves the file as it
 
 from __future__ import annotations
 
-import os
 import sys
 
 from uvnb import lock, notebook, spec
 from uvnb.errors import LockMismatch, SpecError, UvnbError
 from uvnb.progress import progress
+from uvnb.uv import offline_requested
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # argparse costs ~10 ms to import; the everyday commands never need it
     from argparse import Namespace
-
-
-def _offline() -> bool:
-    from uvnb.uv import offline_requested
-
-    return offline_requested()
 
 
 def _say(args: Namespace, text: str) -> None:
@@ -40,36 +34,20 @@ def _report(args: Namespace, nb: notebook.Notebook, change: lock.Change, verb: s
         _say(args, f"  {line}")
 
 
-def _load_for_write(path: str) -> notebook.Notebook:
-    nb = notebook.load(path)
-    notebook.ensure_writable(nb.path)
-    return nb
-
-
 def cmd_init(args: Namespace) -> int:
     from uvnb import python
 
     path = args.notebook
-    if not path.endswith(".ipynb"):
-        raise UvnbError(f"{path} does not end in .ipynb.", f"use `uvnb init {path}.ipynb`.")
-    if os.path.exists(path):
-        nb = _load_for_write(path)
-        if nb.spec_source is not None:
-            raise SpecError(f"{path} already has an environment spec.",
-                            f"use `uvnb add {path} PACKAGE` or `uvnb python {path} VERSION`.")
-    else:
-        notebook.ensure_writable(path)
-        nb = notebook.Notebook(path=path, data=notebook.new_notebook_data(), raw=b"")
+    nb = notebook.open_for_write(path, create=True)
+    if nb.spec_source is not None:
+        raise SpecError(f"{path} already has an environment spec.",
+                        f"use `uvnb add {path} PACKAGE` or `uvnb python {path} VERSION`.")
+    interp = python.find(args.python)
     if args.python:
-        interp = python.find(args.python)
-        requires = f">={interp.minor}"
         nb.set_python_request(args.python)
-    else:
-        interp = python.find(None, None)
-        requires = f">={interp.minor}"
-    nb.set_spec_source(spec.new_source(requires))
+    nb.set_spec_source(spec.new_source(f">={interp.minor}"))
     with progress(f"locking {path}"):
-        change = lock.relock(nb, offline=_offline(), interp=interp)
+        change = lock.relock(nb, offline=offline_requested(), interp=interp)
     change.apply(nb)
     notebook.save(nb)
     _say(args, f"Initialized {path} (Python {interp.version_text}, {interp.path})")
@@ -83,20 +61,20 @@ def cmd_add(args: Namespace) -> int:
         return import_project(args.from_project, args.notebook, quiet=args.quiet)
     if not args.requirements and not args.requirements_file:
         raise UvnbError("nothing to add.", f"name packages: `uvnb add {args.notebook} pandas`.")
-    nb = _load_for_write(args.notebook)
+    nb = notebook.open_for_write(args.notebook)
     with progress(f"resolving and locking {nb.path}"):
         change = lock.add(nb, args.requirements, upgrade=args.upgrade,
                           requirements_file=args.requirements_file, index=args.index,
-                          pin=args.pin, offline=_offline())
+                          pin=args.pin, offline=offline_requested())
     change.apply(nb)
     _report(args, nb, change, "Updated")
     return 0
 
 
 def cmd_remove(args: Namespace) -> int:
-    nb = _load_for_write(args.notebook)
+    nb = notebook.open_for_write(args.notebook)
     with progress(f"relocking {nb.path}"):
-        change = lock.remove(nb, args.names, offline=_offline())
+        change = lock.remove(nb, args.names, offline=offline_requested())
     change.apply(nb)
     _report(args, nb, change, "Updated")
     return 0
@@ -108,11 +86,11 @@ def cmd_lock(args: Namespace) -> int:
     status = 0
     for path in args.notebooks:
         try:
-            nb = _load_for_write(path)
+            nb = notebook.open_for_write(path)
             with progress(f"locking {path}"):
                 change = lock.relock(nb, upgrade=args.upgrade,
                                      upgrade_packages=args.upgrade_package,
-                                     offline=_offline())
+                                     offline=offline_requested())
             change.apply(nb)
             _report(args, nb, change, "Locked")
         except UvnbError as exc:
@@ -128,7 +106,7 @@ def _check_one(path: str) -> str | None:
         nb = notebook.load(path)
         if nb.spec_source is None:
             return None  # not a uvnb notebook: nothing to keep in sync
-        lock.check(nb, offline=_offline())
+        lock.check(nb, offline=offline_requested())
     except LockMismatch as exc:
         return exc.message
     except UvnbError as exc:
@@ -161,7 +139,7 @@ def cmd_sync(args: Namespace) -> int:
         raise SpecError(f"{nb.path} has no environment spec.",
                         f"run `uvnb init {nb.path}` or `uvnb add {nb.path} PACKAGE`.")
     with progress(f"syncing the env of {nb.path}"):
-        result = sync.sync(nb, offline=_offline(),
+        result = sync.sync(nb, offline=offline_requested(),
                            before_relock=lambda: notebook.ensure_writable(nb.path))
     if result.locked:
         notebook.save(nb)
@@ -182,7 +160,7 @@ def cmd_tree(args: Namespace) -> int:
     extra = ["--frozen"] if nb.lock_text else []
     if args.depth is not None:
         extra += ["--depth", str(args.depth)]
-    if _offline():
+    if offline_requested():
         extra.append("--offline")
     with lock.materialised(nb) as script, progress(f"reading the tree of {nb.path}"):
         proc = uv.run(["tree", "--script", script.path, "--python", interp.path, "--quiet",
@@ -194,14 +172,14 @@ def cmd_tree(args: Namespace) -> int:
 def cmd_python(args: Namespace) -> int:
     from uvnb import python
 
-    nb = _load_for_write(args.notebook)
+    nb = notebook.open_for_write(args.notebook)
     lock.parsed_spec(nb)
     interp = python.find(args.version)
     nb.set_python_request(args.version)
     nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path,
                                  requires_python=f">={interp.minor}"))
     with progress(f"relocking {nb.path} for Python {interp.version_text}"):
-        change = lock.relock(nb, offline=_offline(), interp=interp)
+        change = lock.relock(nb, offline=offline_requested(), interp=interp)
     change.apply(nb)
     _report(args, nb, change, f"Pinned Python {interp.version_text} in")
     return 0
@@ -231,12 +209,12 @@ def exclude_newer_value(date: str | None) -> str:
 
 
 def cmd_stamp(args: Namespace) -> int:
-    nb = _load_for_write(args.notebook)
+    nb = notebook.open_for_write(args.notebook)
     lock.parsed_spec(nb)
     value = None if args.clear else exclude_newer_value(args.date)
     nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path, exclude_newer=value))
     with progress(f"relocking {nb.path}"):
-        change = lock.relock(nb, offline=_offline())
+        change = lock.relock(nb, offline=offline_requested())
     change.apply(nb)
     _report(args, nb, change, "Cleared exclude-newer in" if value is None
             else f"Stamped exclude-newer = {value} in")

@@ -26,6 +26,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from uvnb.env_modules import changed_modules as _changed_modules
+from uvnb.uv import offline_requested
 
 if TYPE_CHECKING:  # pragma: no cover
     from uvnb.notebook import Notebook
@@ -53,12 +54,6 @@ def _load(path: str, state: dict[str, Any]) -> Notebook:
     return nb
 
 
-def _offline() -> bool:
-    from uvnb.uv import offline_requested
-
-    return offline_requested()
-
-
 def _ensure_lock(nb: Notebook) -> bool:
     """Lock a spec that has none, in memory: the kernel started from this lock (the launcher
     locked it without writing the file), so diffs and ``%deps`` must start from it too."""
@@ -66,7 +61,7 @@ def _ensure_lock(nb: Notebook) -> bool:
         return False
     from uvnb import lock
 
-    lock.relock(nb, offline=_offline()).apply(nb)
+    lock.relock(nb, offline=offline_requested()).apply(nb)
     return True
 
 
@@ -79,7 +74,7 @@ def _built(nb: Notebook, old_lock: str | None, old_env: str | None,
     """Build (or reuse) the env for the notebook's new lock; describe the switch."""
     from uvnb import sync
 
-    result = sync.sync(nb, offline=_offline())
+    result = sync.sync(nb, offline=offline_requested())
     if result.locked and not diff:
         from uvnb.lock import diff_locks
 
@@ -96,7 +91,7 @@ def op_add(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     nb = _load(args.notebook, state)
     _ensure_lock(nb)
     old_lock = nb.lock_text
-    change = lock.add(nb, args.items, upgrade=args.upgrade, offline=_offline())
+    change = lock.add(nb, args.items, upgrade=args.upgrade, offline=offline_requested())
     change.apply(nb)
     return _built(nb, old_lock, args.env, change.diff())
 
@@ -107,7 +102,7 @@ def op_remove(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]
     nb = _load(args.notebook, state)
     _ensure_lock(nb)
     old_lock = nb.lock_text
-    change = lock.remove(nb, args.items, offline=_offline())
+    change = lock.remove(nb, args.items, offline=offline_requested())
     change.apply(nb)
     return _built(nb, old_lock, args.env, change.diff())
 
@@ -118,7 +113,7 @@ def op_lock(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     nb = _load(args.notebook, state)
     old_lock = nb.lock_text
     change = lock.relock(nb, upgrade=args.upgrade, upgrade_packages=args.items,
-                         offline=_offline())
+                         offline=offline_requested())
     change.apply(nb)
     return _built(nb, old_lock, args.env, change.diff())
 
@@ -142,7 +137,7 @@ def op_python(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]
     nb.set_python_request(args.items[0])
     nb.set_spec_source(spec.edit(nb.spec_source or "", nb.path,
                                  requires_python=f">={interp.minor}"))
-    change = lock.relock(nb, offline=_offline(), interp=interp)
+    change = lock.relock(nb, offline=offline_requested(), interp=interp)
     change.apply(nb)
     return {**_record(nb), "diff": change.diff(), "python_version": interp.version_text,
             "restart": True}
@@ -201,7 +196,7 @@ def op_export(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]
                         "add --merge to merge into an existing project, --force to replace it.")
     nb = _load(args.notebook, state)
     result = export_project(nb, args.items[0], force=args.force, merge=args.merge,
-                            offline=_offline())
+                            offline=offline_requested())
     return {"message": f"Exported {nb.path} to {result.pyproject} and {result.lock_path}; "
                        f"`uv sync --locked --project {result.root}` reproduces its env."}
 

@@ -237,6 +237,21 @@ def ensure_writable(path: str) -> None:
         )
 
 
+def open_for_write(path: str, *, create: bool = False) -> Notebook:
+    """A notebook about to change, checked writable before any work is done.
+
+    With ``create``, a missing file gives a new empty notebook (written only when saved).
+    """
+    if create and not path.endswith(".ipynb"):
+        raise NotebookError(f"{path} does not end in .ipynb.", f"use {path}.ipynb.")
+    if create and not os.path.exists(path):
+        ensure_writable(path)
+        return Notebook(path=path, data=new_notebook_data(), raw=b"")
+    nb = load(path)
+    ensure_writable(nb.path)
+    return nb
+
+
 def atomic_write_text(path: str, text: str) -> None:
     """Write ``text`` to ``path`` via temp file + fsync + rename in the same folder."""
     ensure_writable(path)

@@ -56,24 +56,13 @@ def _spec_for_project(nb: notebook.Notebook, proj: project_mod.Project) -> str:
     return spec.render(tomlkit.dumps(doc))
 
 
-def _open_or_new(nb_path: str) -> notebook.Notebook:
-    if not nb_path.endswith(".ipynb"):
-        raise UvnbError(f"{nb_path} does not end in .ipynb.", f"use {nb_path}.ipynb.")
-    if os.path.exists(nb_path):
-        nb = notebook.load(nb_path)
-        notebook.ensure_writable(nb.path)
-        return nb
-    notebook.ensure_writable(nb_path)
-    return notebook.Notebook(path=nb_path, data=notebook.new_notebook_data(), raw=b"")
-
-
 def import_into(proj_dir: str, nb_path: str, *, offline: bool = False) -> lock.Change:
     """Give the notebook the project's dependencies and exact versions; save it."""
     proj = project_mod.load(proj_dir)
     interp = project_mod.interpreter_for(proj)
     project_mod.check_lock(proj, offline=offline, interp=interp)
     pins = project_mod.locked_pins(proj, offline=offline, interp=interp)
-    nb = _open_or_new(nb_path)
+    nb = notebook.open_for_write(nb_path, create=True)
     old_lock = nb.lock_text
     final = _spec_for_project(nb, proj)
     nb.set_spec_source(_force(final, nb.path, pins) if pins else final)

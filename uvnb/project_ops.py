@@ -14,16 +14,11 @@ from typing import Any
 
 from uvnb import project as project_mod
 from uvnb.errors import UvnbError
+from uvnb.uv import offline_requested
 
 
 def _project(args: argparse.Namespace) -> project_mod.Project:
     return project_mod.load(args.project)
-
-
-def _offline() -> bool:
-    from uvnb.uv import offline_requested
-
-    return offline_requested()
 
 
 def _changed(diff: list[str]) -> dict[str, list[str]]:
@@ -55,13 +50,14 @@ def _group_args(args: argparse.Namespace) -> dict[str, Any]:
 def op_add(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     proj = _project(args)
     extra = ["--upgrade"] if args.upgrade else []
-    diff = project_mod.add(proj, [*extra, *args.items], offline=_offline(), **_group_args(args))
+    diff = project_mod.add(proj, [*extra, *args.items], offline=offline_requested(),
+                           **_group_args(args))
     return _answer(proj, diff)
 
 
 def op_remove(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     proj = _project(args)
-    diff = project_mod.remove(proj, args.items, offline=_offline(), **_group_args(args))
+    diff = project_mod.remove(proj, args.items, offline=offline_requested(), **_group_args(args))
     return _answer(proj, diff)
 
 
@@ -76,15 +72,15 @@ def op_lock(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     for name in args.items:
         upgrade += ["--upgrade-package", name]
     interp = project_mod.interpreter_for(proj)
-    uv.run(["lock", *project_mod.common_args(interp, _offline()), "--project", proj.root,
+    uv.run(["lock", *project_mod.common_args(interp, offline_requested()), "--project", proj.root,
             *upgrade], what=f"lock project {proj.name}")
-    project_mod.sync_project(proj, offline=_offline())
+    project_mod.sync_project(proj, offline=offline_requested())
     return _answer(proj, diff_locks(before, project_mod.read_lock(proj)))
 
 
 def op_sync(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
     proj = _project(args)
-    project_mod.sync_project(proj, offline=_offline())
+    project_mod.sync_project(proj, offline=offline_requested())
     return _answer(proj, [])
 
 
@@ -125,7 +121,7 @@ def op_deps(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, Any]:
             continue
     layer = {canonicalize_name(k): v for k, v in layer_packages(args.layer or "").items()}
     rows = []
-    for pin in project_mod.locked_pins(proj, offline=_offline(), default_groups=True):
+    for pin in project_mod.locked_pins(proj, offline=offline_requested(), default_groups=True):
         name, _, version = pin.split(";")[0].strip().partition("==")
         key = canonicalize_name(name)
         rows.append({"name": name, "version": version, "direct": key in direct,
